@@ -1,0 +1,251 @@
+//! Sealing growing segments into files, checkpoints, compaction and partition changes: every
+//! operation that rewrites the manifest.
+//!
+//! Each runs under `write_lock`, so the state cannot change underneath it, and follows the
+//! same order: write new segment files (fsynced), swap the manifest atomically, then update
+//! memory, then delete what the new manifest no longer references. A crash at any point
+//! leaves either the old manifest (new files are orphans, removed at the next open) or the
+//! new one (old files are garbage, likewise removed).
+
+use std::time::Instant;
+
+use quiver_core::Name;
+
+use super::state::{RowAddr, State};
+use super::{Collection, DEFAULT_PARTITION, segment_key};
+use crate::EngineError;
+use crate::manifest::{self, PartitionMeta};
+use crate::options::MAX_PARTITIONS;
+use crate::segment::{LIVE, Segment};
+
+/// What a compaction did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompactStats {
+    pub segments_rewritten: usize,
+    pub rows_purged: u64,
+}
+
+impl Collection {
+    /// Seals every growing segment and checkpoints the log: after `flush` the rows live in
+    /// segment files and recovery replays nothing older.
+    pub fn flush(&self) -> Result<(), EngineError> {
+        let _guard = self.write_lock.lock();
+        self.check_writable()?;
+        self.seal_locked()
+    }
+
+    /// Seals when a growing segment reached the row or byte threshold.
+    pub(crate) fn seal_if_full(&self) -> Result<(), EngineError> {
+        let full = self.state.read().segments.values().any(|s| {
+            !s.sealed
+                && (s.num_rows() >= self.options.seal_rows || s.bytes >= self.options.seal_bytes)
+        });
+        if full { self.flush() } else { Ok(()) }
+    }
+
+    /// Seals when a growing segment is older than the age threshold.
+    pub(crate) fn seal_if_due(&self, now: Instant) -> Result<(), EngineError> {
+        let due = self.state.read().segments.values().any(|s| {
+            !s.sealed && s.num_rows() > 0 && now.duration_since(s.created) >= self.options.seal_age
+        });
+        if due && !self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            self.flush()
+        } else {
+            Ok(())
+        }
+    }
+
+    fn seal_locked(&self) -> Result<(), EngineError> {
+        let checkpoint = self.storage(self.wal.rotate())?;
+        let unsealed = self.state.read().unsealed_ids();
+        if unsealed.is_empty() && checkpoint == self.state.read().checkpoint_lsn {
+            return Ok(());
+        }
+        {
+            let state = self.state.read();
+            for id in &unsealed {
+                let Some(segment) = state.segments.get(id) else { continue };
+                self.storage(
+                    self.backend.write_new(&segment_key(&self.dir, *id), &segment.encode()),
+                )?;
+            }
+        }
+        let mut sealed = self.state.read().sealed_ids();
+        sealed.extend(&unsealed);
+        self.write_manifest(&self.state.read(), checkpoint, &sealed)?;
+        {
+            let mut state = self.state.write();
+            for id in &unsealed {
+                if let Some(segment) = state.segments.get_mut(id) {
+                    segment.sealed = true;
+                }
+            }
+            // Empty growing segments are simply forgotten; new ones start on demand.
+            state.segments.retain(|_, s| s.sealed);
+            state.growing.clear();
+            state.checkpoint_lsn = checkpoint;
+        }
+        self.storage(self.wal.remove_files_through(checkpoint))
+    }
+
+    fn write_manifest(
+        &self,
+        state: &State,
+        checkpoint: u64,
+        sealed: &[u64],
+    ) -> Result<(), EngineError> {
+        let bytes = manifest::encode(&state.manifest(checkpoint, sealed));
+        self.storage(self.backend.write_atomic(&format!("{}/MANIFEST", self.dir), &bytes))
+    }
+
+    /// Rewrites the sealed segments that hold deleted rows, dropping the rows deleted at or
+    /// below `purge_through_lsn` (rows deleted later stay, with their deletion, so that a
+    /// retention window can keep them restorable). Seals and checkpoints first.
+    pub fn compact_through(&self, purge_through_lsn: u64) -> Result<CompactStats, EngineError> {
+        let _guard = self.write_lock.lock();
+        self.check_writable()?;
+        self.seal_locked()?;
+        let checkpoint = self.state.read().checkpoint_lsn;
+        let horizon = purge_through_lsn.min(checkpoint);
+        let mut stats = CompactStats::default();
+        let mut rewritten: Vec<(u64, Segment)> = Vec::new();
+        {
+            let mut state = self.state.write();
+            let candidates: Vec<u64> = state
+                .segments
+                .values()
+                .filter(|s| s.deletes.iter().any(|lsn| *lsn <= horizon))
+                .map(|s| s.id)
+                .collect();
+            for old_id in candidates {
+                let new_id = state.next_segment_id;
+                state.next_segment_id += 1;
+                let Some(old) = state.segments.get(&old_id) else { continue };
+                let (segment, purged) = without_purged(old, new_id, horizon)?;
+                stats.rows_purged += purged;
+                stats.segments_rewritten += 1;
+                rewritten.push((old_id, segment));
+            }
+        }
+        if rewritten.is_empty() {
+            return Ok(stats);
+        }
+        for (_, segment) in &rewritten {
+            self.storage(
+                self.backend.write_new(&segment_key(&self.dir, segment.id), &segment.encode()),
+            )?;
+        }
+        let mut state = self.state.write();
+        let mut removed = Vec::new();
+        for (old_id, segment) in rewritten {
+            state.segments.remove(&old_id);
+            removed.push(old_id);
+            let pk_column = &segment.columns[self.schema.primary_index()].data;
+            for row in 0..segment.num_rows() {
+                if segment.deletes[row] == LIVE
+                    && let Some(pk) = pk_column.pk(row)
+                {
+                    state.pk_index.insert(pk, RowAddr { segment: segment.id, row: row as u32 });
+                }
+            }
+            state.segments.insert(segment.id, segment);
+        }
+        let sealed = state.sealed_ids();
+        self.write_manifest(&state, checkpoint, &sealed)?;
+        drop(state);
+        for id in removed {
+            self.storage(self.backend.remove_file(&segment_key(&self.dir, id)))?;
+        }
+        Ok(stats)
+    }
+
+    /// Compacts away every deletion that is checkpointed.
+    pub fn compact(&self) -> Result<CompactStats, EngineError> {
+        self.compact_through(u64::MAX)
+    }
+
+    pub fn create_partition(&self, name: &str) -> Result<(), EngineError> {
+        Name::new(quiver_core::NameKind::Partition, name)?;
+        let _guard = self.write_lock.lock();
+        self.check_writable()?;
+        let mut state = self.state.write();
+        if state.partitions.iter().any(|p| p.name == name) {
+            return Err(EngineError::PartitionExists { name: name.to_owned() });
+        }
+        if state.partitions.len() >= MAX_PARTITIONS {
+            return Err(EngineError::TooManyPartitions { max: MAX_PARTITIONS });
+        }
+        let id = state.next_partition_id;
+        state.next_partition_id += 1;
+        state.partitions.push(PartitionMeta { id, name: name.to_owned() });
+        let (checkpoint, sealed) = (state.checkpoint_lsn, state.sealed_ids());
+        if let Err(err) = self.write_manifest(&state, checkpoint, &sealed) {
+            state.partitions.pop();
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Drops a partition and its rows.
+    pub fn drop_partition(&self, name: &str) -> Result<(), EngineError> {
+        if name == DEFAULT_PARTITION {
+            return Err(EngineError::DefaultPartition);
+        }
+        let _guard = self.write_lock.lock();
+        self.check_writable()?;
+        let mut state = self.state.write();
+        let id = state.partition_id(name)?;
+        state.partitions.retain(|p| p.id != id);
+        let dropped: Vec<u64> =
+            state.segments.values().filter(|s| s.partition == id).map(|s| s.id).collect();
+        let (checkpoint, sealed) = (state.checkpoint_lsn, state.sealed_ids());
+        let kept: Vec<u64> = sealed.into_iter().filter(|s| !dropped.contains(s)).collect();
+        self.write_manifest(&state, checkpoint, &kept)?;
+        state.pk_index.retain(|_, addr| !dropped.contains(&addr.segment));
+        state.segments.retain(|id, _| !dropped.contains(id));
+        state.growing.remove(&id);
+        drop(state);
+        for id in dropped {
+            self.storage(self.backend.remove_file(&segment_key(&self.dir, id)))?;
+        }
+        Ok(())
+    }
+}
+
+/// A copy of `old` under `new_id` without the rows deleted at or below `horizon`.
+fn without_purged(old: &Segment, new_id: u64, horizon: u64) -> Result<(Segment, u64), EngineError> {
+    let mut segment = Segment {
+        id: new_id,
+        partition: old.partition,
+        columns: old
+            .columns
+            .iter()
+            .map(|c| quiver_core::Column::new(c.data.empty_like()))
+            .collect(),
+        lsns: Vec::new(),
+        deletes: Vec::new(),
+        sealed: true,
+        created: old.created,
+        bytes: 0,
+    };
+    let mut purged = 0;
+    let mut row = 0;
+    while row < old.num_rows() {
+        // Copy runs of kept rows at once.
+        if old.deletes[row] <= horizon {
+            purged += 1;
+            row += 1;
+            continue;
+        }
+        let start = row;
+        while row < old.num_rows() && old.deletes[row] > horizon {
+            row += 1;
+        }
+        for (mine, theirs) in segment.columns.iter_mut().zip(&old.columns) {
+            mine.extend_from(theirs, start..row)?;
+        }
+        segment.lsns.extend_from_slice(&old.lsns[start..row]);
+        segment.deletes.extend_from_slice(&old.deletes[start..row]);
+    }
+    Ok((segment, purged))
+}

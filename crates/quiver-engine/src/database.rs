@@ -1,0 +1,320 @@
+//! The embedded database: a data directory holding databases of collections.
+//!
+//! `Database::open(dir)` takes an exclusive lock on the directory, reads the catalog and
+//! opens every collection. A collection whose files fail their checksums is recorded as
+//! unavailable (with the error naming the file) while the others serve.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Weak, mpsc};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+use quiver_core::{Name, NameKind, Schema, SchemaSpec};
+use quiver_storage::{Backend, LocalBackend};
+
+use crate::catalog::{
+    self, CATALOG_KEY, Catalog, CollectionEntry, DEFAULT_DATABASE, DatabaseEntry, MAX_COLLECTIONS,
+    MAX_DATABASES,
+};
+use crate::collection::{Collection, collection_dir};
+use crate::{EngineError, Options};
+
+/// An open data directory. Dropping it stops the background maintenance task.
+pub struct Database {
+    inner: Arc<Inner>,
+    maintenance: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+}
+
+struct Inner {
+    backend: Arc<dyn Backend>,
+    options: Options,
+    /// Held for the lifetime of the database: a second process cannot open the directory.
+    _lock: File,
+    /// Serializes DDL; the catalog in memory always equals the one on disk.
+    catalog: Mutex<Catalog>,
+    collections: RwLock<HashMap<u64, Slot>>,
+}
+
+#[derive(Clone)]
+enum Slot {
+    Ready(Arc<Collection>),
+    Unavailable(Arc<EngineError>),
+}
+
+impl Database {
+    /// Opens (or initializes, when empty) the data directory at `path`.
+    pub fn open(path: &Path, options: Options) -> Result<Database, EngineError> {
+        let local = LocalBackend::new(path.to_path_buf())?;
+        let lock = lock_dir(path)?;
+        let backend: Arc<dyn Backend> = match &options.backend {
+            Some(backend) => backend.clone(),
+            None => Arc::new(local),
+        };
+        let catalog = if backend.exists(CATALOG_KEY)? {
+            catalog::decode(backend.read(CATALOG_KEY)?)?
+        } else if backend.list("collections")?.is_empty() {
+            let catalog = Catalog::initial();
+            backend.write_atomic(CATALOG_KEY, &catalog::encode(&catalog))?;
+            catalog
+        } else {
+            return Err(EngineError::corrupt(CATALOG_KEY, 0, "missing, but collections exist"));
+        };
+        // Directories the catalog does not name are leftovers of a create or drop that a
+        // crash interrupted.
+        for name in backend.list("collections")? {
+            let known = catalog.collections.iter().any(|c| c.id.to_string() == name);
+            if !known {
+                backend.remove_dir_all(&format!("collections/{name}"))?;
+            }
+        }
+        let mut collections = HashMap::new();
+        for entry in &catalog.collections {
+            collections.insert(entry.id, open_slot(&backend, entry, &options));
+        }
+        let inner = Arc::new(Inner {
+            backend,
+            options: options.clone(),
+            _lock: lock,
+            catalog: Mutex::new(catalog),
+            collections: RwLock::new(collections),
+        });
+        let maintenance = options.maintenance_interval.map(|interval| {
+            let (stop, stopped) = mpsc::channel();
+            let weak = Arc::downgrade(&inner);
+            let handle = std::thread::spawn(move || maintain(weak, stopped, interval));
+            (stop, handle)
+        });
+        Ok(Database { inner, maintenance })
+    }
+
+    pub fn list_databases(&self) -> Vec<String> {
+        self.inner.catalog.lock().databases.iter().map(|d| d.name.clone()).collect()
+    }
+
+    pub fn create_database(&self, name: &str) -> Result<(), EngineError> {
+        Name::new(NameKind::Database, name)?;
+        let mut catalog = self.inner.catalog.lock();
+        if catalog.databases.iter().any(|d| d.name == name) {
+            return Err(EngineError::DatabaseExists { name: name.to_owned() });
+        }
+        if catalog.databases.len() >= MAX_DATABASES {
+            return Err(EngineError::invalid(
+                "database",
+                format!("at most {MAX_DATABASES} databases"),
+            ));
+        }
+        let mut next = catalog.clone();
+        next.databases.push(DatabaseEntry { id: next.next_database_id, name: name.to_owned() });
+        next.next_database_id += 1;
+        self.commit_catalog(&mut catalog, next)
+    }
+
+    pub fn drop_database(&self, name: &str) -> Result<(), EngineError> {
+        if name == DEFAULT_DATABASE {
+            return Err(EngineError::DefaultDatabase);
+        }
+        let mut catalog = self.inner.catalog.lock();
+        let id = catalog.database(name)?.id;
+        if catalog.collections.iter().any(|c| c.database == id) {
+            return Err(EngineError::DatabaseNotEmpty { name: name.to_owned() });
+        }
+        let mut next = catalog.clone();
+        next.databases.retain(|d| d.id != id);
+        self.commit_catalog(&mut catalog, next)
+    }
+
+    /// Creates a collection with a `_default` partition.
+    pub fn create_collection(
+        &self,
+        database: &str,
+        name: &str,
+        spec: SchemaSpec,
+    ) -> Result<Arc<Collection>, EngineError> {
+        Name::new(NameKind::Collection, name)?;
+        let schema = Schema::new(spec)?;
+        let mut catalog = self.inner.catalog.lock();
+        let db = catalog.database(database)?.id;
+        if catalog.collections.iter().any(|c| c.database == db && c.name == name) {
+            return Err(EngineError::CollectionExists {
+                database: database.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        if catalog.collections.iter().filter(|c| c.database == db).count() >= MAX_COLLECTIONS {
+            return Err(EngineError::invalid("collection", "too many collections in the database"));
+        }
+        let id = catalog.next_collection_id;
+        Collection::create_files(self.inner.backend.as_ref(), &collection_dir(id), &schema)?;
+        let mut next = catalog.clone();
+        next.collections.push(CollectionEntry { id, database: db, name: name.to_owned() });
+        next.next_collection_id += 1;
+        self.commit_catalog(&mut catalog, next)?;
+        let entry = CollectionEntry { id, database: db, name: name.to_owned() };
+        let collection = Arc::new(Collection::open(
+            self.inner.backend.clone(),
+            entry.id,
+            &entry.name,
+            &self.inner.options,
+        )?);
+        self.inner.collections.write().insert(id, Slot::Ready(collection.clone()));
+        Ok(collection)
+    }
+
+    /// Drops a collection and its data.
+    pub fn drop_collection(&self, database: &str, name: &str) -> Result<(), EngineError> {
+        let mut catalog = self.inner.catalog.lock();
+        let id = catalog.collection(database, name)?.id;
+        let mut next = catalog.clone();
+        next.collections.retain(|c| c.id != id);
+        self.commit_catalog(&mut catalog, next)?;
+        if let Some(Slot::Ready(collection)) = self.inner.collections.write().remove(&id) {
+            collection.stop();
+        }
+        self.inner.backend.remove_dir_all(&collection_dir(id))?;
+        Ok(())
+    }
+
+    /// Renames a collection, possibly into another database.
+    pub fn rename_collection(
+        &self,
+        database: &str,
+        name: &str,
+        new_database: &str,
+        new_name: &str,
+    ) -> Result<(), EngineError> {
+        Name::new(NameKind::Collection, new_name)?;
+        let mut catalog = self.inner.catalog.lock();
+        let id = catalog.collection(database, name)?.id;
+        let new_db = catalog.database(new_database)?.id;
+        if catalog.collections.iter().any(|c| c.database == new_db && c.name == new_name) {
+            return Err(EngineError::CollectionExists {
+                database: new_database.to_owned(),
+                name: new_name.to_owned(),
+            });
+        }
+        let mut next = catalog.clone();
+        for c in next.collections.iter_mut().filter(|c| c.id == id) {
+            c.database = new_db;
+            c.name = new_name.to_owned();
+        }
+        self.commit_catalog(&mut catalog, next)?;
+        // Handles keep the old display name until the collection is next opened.
+        Ok(())
+    }
+
+    pub fn has_collection(&self, database: &str, name: &str) -> Result<bool, EngineError> {
+        let catalog = self.inner.catalog.lock();
+        catalog.database(database)?;
+        Ok(catalog.collection(database, name).is_ok())
+    }
+
+    /// Names of the collections of a database, sorted.
+    pub fn list_collections(&self, database: &str) -> Result<Vec<String>, EngineError> {
+        let catalog = self.inner.catalog.lock();
+        let db = catalog.database(database)?.id;
+        let mut names: Vec<String> = catalog
+            .collections
+            .iter()
+            .filter(|c| c.database == db)
+            .map(|c| c.name.clone())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// A handle on a collection, or why it is unavailable.
+    pub fn collection(&self, database: &str, name: &str) -> Result<Arc<Collection>, EngineError> {
+        let id = self.inner.catalog.lock().collection(database, name)?.id;
+        match self.inner.collections.read().get(&id) {
+            Some(Slot::Ready(collection)) => Ok(collection.clone()),
+            Some(Slot::Unavailable(cause)) => Err(EngineError::CollectionUnavailable {
+                name: name.to_owned(),
+                cause: cause.clone(),
+            }),
+            None => Err(EngineError::CollectionNotFound {
+                database: database.to_owned(),
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    /// Opens a collection again from its files: after a storage failure stopped its writes,
+    /// or after an operator repaired its files.
+    pub fn reopen_collection(
+        &self,
+        database: &str,
+        name: &str,
+    ) -> Result<Arc<Collection>, EngineError> {
+        let catalog = self.inner.catalog.lock();
+        let entry = catalog.collection(database, name)?.clone();
+        if let Some(Slot::Ready(old)) = self.inner.collections.read().get(&entry.id) {
+            old.stop();
+        }
+        let slot = open_slot(&self.inner.backend, &entry, &self.inner.options);
+        self.inner.collections.write().insert(entry.id, slot);
+        drop(catalog);
+        self.collection(database, name)
+    }
+
+    fn commit_catalog(&self, current: &mut Catalog, next: Catalog) -> Result<(), EngineError> {
+        self.inner.backend.write_atomic(CATALOG_KEY, &catalog::encode(&next))?;
+        *current = next;
+        Ok(())
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.maintenance.take() {
+            drop(stop);
+            let _ = handle.join();
+        }
+    }
+}
+
+fn open_slot(backend: &Arc<dyn Backend>, entry: &CollectionEntry, options: &Options) -> Slot {
+    match Collection::open(backend.clone(), entry.id, &entry.name, options) {
+        Ok(collection) => Slot::Ready(Arc::new(collection)),
+        Err(err) => Slot::Unavailable(Arc::new(err)),
+    }
+}
+
+/// Takes the directory's lock file; fails at once when another process holds it.
+fn lock_dir(path: &Path) -> Result<File, EngineError> {
+    let lock_path = path.join("LOCK");
+    let file = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(
+        |source| quiver_storage::StorageError::Io {
+            op: "open lock file",
+            path: lock_path.display().to_string(),
+            source,
+        },
+    )?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(_) => Err(EngineError::Locked { path: path.display().to_string() }),
+    }
+}
+
+/// Seals growing segments that reached their age, until the database is dropped.
+fn maintain(inner: Weak<Inner>, stopped: mpsc::Receiver<()>, interval: std::time::Duration) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+        let Some(inner) = inner.upgrade() else { return };
+        let collections: Vec<Arc<Collection>> = inner
+            .collections
+            .read()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Ready(c) => Some(c.clone()),
+                Slot::Unavailable(_) => None,
+            })
+            .collect();
+        let now = Instant::now();
+        for collection in collections {
+            // A failure stops the collection's writes; its next writer sees the error.
+            let _ = collection.seal_if_due(now);
+        }
+    }
+}

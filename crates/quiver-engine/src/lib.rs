@@ -1,0 +1,32 @@
+//! The embedded Quiver database: catalog, write path, read path and compaction over the
+//! storage layer, usable without any network (`Database::open(dir)`), and the engine under
+//! the server.
+//!
+//! # Layout
+//! - [`Database`] (`database.rs`) owns the data directory, its lock and the catalog
+//!   (`catalog.rs`) of databases and collection names.
+//! - [`Collection`] (`collection/`) owns one collection: its schema (`meta.rs`), write-ahead
+//!   log, segments (`segment.rs`) and manifest (`manifest.rs`).
+//! - `wal_record.rs` and `column_codec.rs` encode what goes into the log and the files.
+
+mod catalog;
+mod collection;
+mod column_codec;
+mod database;
+mod error;
+mod manifest;
+mod meta;
+mod options;
+mod segment;
+mod wal_record;
+
+pub use collection::{
+    Collection, CompactStats, Hit, QueryRequest, Row, RowFilter, SearchRequest, SegmentView,
+    WriteResult,
+};
+pub use database::Database;
+pub use error::EngineError;
+pub use options::{
+    MAX_PARTITIONS, MAX_QUERY_VECTORS, MAX_ROWS_PER_WRITE, MAX_TOPK_WINDOW, Options,
+};
+pub use quiver_index::SearchRange;

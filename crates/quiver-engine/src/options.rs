@@ -1,0 +1,43 @@
+//! Tunables of the embedded database, with the defaults a production deployment wants.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quiver_storage::Backend;
+
+/// How a [`crate::Database`] is opened.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// A growing segment is sealed once it holds this many rows.
+    pub seal_rows: usize,
+    /// A growing segment is sealed once it holds this many bytes of row data.
+    pub seal_bytes: usize,
+    /// A growing segment is sealed once its oldest row is this old.
+    pub seal_age: Duration,
+    /// How often the background task looks for segments to seal; `None` runs no background
+    /// task (tests drive sealing explicitly).
+    pub maintenance_interval: Option<Duration>,
+    /// The storage backend; `None` uses local files under the data directory.
+    pub backend: Option<Arc<dyn Backend>>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            seal_rows: 1 << 20,
+            seal_bytes: 256 << 20,
+            seal_age: Duration::from_secs(600),
+            maintenance_interval: Some(Duration::from_secs(1)),
+            backend: None,
+        }
+    }
+}
+
+/// Most partitions per collection (Milvus's configured ceiling).
+pub const MAX_PARTITIONS: usize = 4096;
+/// Largest `offset + limit` of a search or query, as in Milvus.
+pub const MAX_TOPK_WINDOW: usize = 16_384;
+/// Most query vectors per search request, as in Milvus.
+pub const MAX_QUERY_VECTORS: usize = 16_384;
+/// Largest number of rows in one write, bounded so a WAL record stays far below its limit.
+pub const MAX_ROWS_PER_WRITE: usize = 1 << 20;
