@@ -88,14 +88,11 @@ impl Collection {
         let outputs = self.resolve_outputs(output_fields)?;
         let visible = self.wal.durable_lsn();
         let state = self.state.read();
-        let mut rows = Vec::new();
-        for pk in pks {
-            let Some(addr) = state.pk_index.get(pk) else { continue };
-            let Some(segment) = state.segments.get(&addr.segment) else { continue };
-            if segment.is_visible(addr.row as usize, visible) {
-                rows.push(self.materialize(segment, addr.row as usize, &outputs));
-            }
-        }
+        let rows = pks
+            .iter()
+            .filter_map(|pk| state.visible_row(pk, visible))
+            .map(|(segment, row)| self.materialize(segment, row, &outputs))
+            .collect();
         Ok(rows)
     }
 

@@ -84,6 +84,8 @@ impl Collection {
             state.segments.retain(|_, s| s.sealed);
             state.growing.clear();
             state.checkpoint_lsn = checkpoint;
+            // The rotation made every record durable.
+            state.forget_superseded_through(checkpoint);
         }
         self.storage(self.wal.remove_files_through(checkpoint))
     }
@@ -94,8 +96,11 @@ impl Collection {
         checkpoint: u64,
         sealed: &[u64],
     ) -> Result<(), EngineError> {
-        let bytes = manifest::encode(&state.manifest(checkpoint, sealed));
-        self.storage(self.backend.write_atomic(&format!("{}/MANIFEST", self.dir), &bytes))
+        self.write_manifest_bytes(&manifest::encode(&state.manifest(checkpoint, sealed)))
+    }
+
+    fn write_manifest_bytes(&self, bytes: &[u8]) -> Result<(), EngineError> {
+        self.storage(self.backend.write_atomic(&format!("{}/MANIFEST", self.dir), bytes))
     }
 
     /// Rewrites the sealed segments that hold deleted rows, dropping the rows deleted at or
@@ -135,11 +140,18 @@ impl Collection {
                 self.backend.write_new(&segment_key(&self.dir, segment.id), &segment.encode()),
             )?;
         }
+        let removed: Vec<u64> = rewritten.iter().map(|(old_id, _)| *old_id).collect();
+        {
+            let state = self.state.read();
+            let kept = state.segments.values().filter(|s| s.sealed && !removed.contains(&s.id));
+            let new = rewritten.iter().map(|(_, segment)| segment);
+            self.write_manifest_bytes(&manifest::encode(
+                &state.manifest_of(checkpoint, kept.chain(new)),
+            ))?;
+        }
         let mut state = self.state.write();
-        let mut removed = Vec::new();
         for (old_id, segment) in rewritten {
             state.segments.remove(&old_id);
-            removed.push(old_id);
             let pk_column = &segment.columns[self.schema.primary_index()].data;
             for row in 0..segment.num_rows() {
                 if segment.deletes[row] == LIVE
@@ -150,8 +162,6 @@ impl Collection {
             }
             state.segments.insert(segment.id, segment);
         }
-        let sealed = state.sealed_ids();
-        self.write_manifest(&state, checkpoint, &sealed)?;
         drop(state);
         for id in removed {
             self.storage(self.backend.remove_file(&segment_key(&self.dir, id)))?;
@@ -195,12 +205,17 @@ impl Collection {
         self.check_writable()?;
         let mut state = self.state.write();
         let id = state.partition_id(name)?;
+        let partitions = state.partitions.clone();
         state.partitions.retain(|p| p.id != id);
         let dropped: Vec<u64> =
             state.segments.values().filter(|s| s.partition == id).map(|s| s.id).collect();
         let (checkpoint, sealed) = (state.checkpoint_lsn, state.sealed_ids());
         let kept: Vec<u64> = sealed.into_iter().filter(|s| !dropped.contains(s)).collect();
-        self.write_manifest(&state, checkpoint, &kept)?;
+        if let Err(err) = self.write_manifest(&state, checkpoint, &kept) {
+            // Memory follows the manifest: until the new one is in place, the partition stays.
+            state.partitions = partitions;
+            return Err(err);
+        }
         state.pk_index.retain(|_, addr| !dropped.contains(&addr.segment));
         state.segments.retain(|id, _| !dropped.contains(id));
         state.growing.remove(&id);

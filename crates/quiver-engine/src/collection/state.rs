@@ -3,7 +3,7 @@
 //! The same `apply_*` functions run for a live write (after its record is appended to the
 //! log) and for recovery (replaying the log), so recovery rebuilds exactly what was served.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use quiver_core::{PkValue, RowBatch, Schema};
 
@@ -30,6 +30,12 @@ pub(crate) struct State {
     pub(crate) growing: HashMap<i64, u64>,
     /// Every live row by primary key (the newest write wins; keys are unique among live rows).
     pub(crate) pk_index: HashMap<PkValue, RowAddr>,
+    /// Rows that records not yet durable deleted or replaced, oldest first per key. Reads show
+    /// the state at the durable LSN, where one of these may still be the live row of its key.
+    pub(crate) superseded: HashMap<PkValue, Vec<RowAddr>>,
+    /// The entries of `superseded` in log order, with the LSN of the superseding record, so
+    /// they are forgotten once that record is durable.
+    superseded_order: VecDeque<(u64, PkValue)>,
     pub(crate) checkpoint_lsn: u64,
     pub(crate) next_segment_id: u64,
     pub(crate) next_partition_id: i64,
@@ -43,6 +49,8 @@ impl State {
             segments: BTreeMap::new(),
             growing: HashMap::new(),
             pk_index: HashMap::new(),
+            superseded: HashMap::new(),
+            superseded_order: VecDeque::new(),
             checkpoint_lsn: manifest.checkpoint_lsn,
             next_segment_id: manifest.next_segment_id,
             next_partition_id: manifest.next_partition_id,
@@ -99,7 +107,14 @@ impl State {
         let first_row = segment.num_rows();
         segment.append(batch, lsn, bytes)?;
         for (offset, pk) in batch.primary_keys(schema).into_iter().enumerate() {
-            if let PkValue::Int64(key) = pk {
+            // Keep automatic keys ahead of every key stored, whoever chose it (an upsert may
+            // bring its own); VarChar automatic keys are decimal numbers.
+            let numeric = match &pk {
+                PkValue::Int64(key) => Some(*key),
+                PkValue::VarChar(key) if schema.auto_id() => key.parse::<i64>().ok(),
+                PkValue::VarChar(_) => None,
+            };
+            if let Some(key) = numeric {
                 self.next_auto_id = self.next_auto_id.max(key.saturating_add(1));
             }
             let addr = RowAddr { segment: segment_id, row: (first_row + offset) as u32 };
@@ -132,9 +147,41 @@ impl State {
             {
                 *slot = lsn;
                 deleted += 1;
+                self.superseded.entry(pk.clone()).or_default().push(addr);
+                self.superseded_order.push_back((lsn, pk.clone()));
             }
         }
         deleted
+    }
+
+    /// Forgets the superseded rows whose superseding record is durable: no read can show
+    /// them any more.
+    pub(crate) fn forget_superseded_through(&mut self, durable_lsn: u64) {
+        while let Some((lsn, _)) = self.superseded_order.front() {
+            if *lsn > durable_lsn {
+                break;
+            }
+            let Some((_, pk)) = self.superseded_order.pop_front() else { break };
+            if let Some(rows) = self.superseded.get_mut(&pk) {
+                if !rows.is_empty() {
+                    rows.remove(0);
+                }
+                if rows.is_empty() {
+                    self.superseded.remove(&pk);
+                }
+            }
+        }
+    }
+
+    /// The row of `pk` that a read at `visible_lsn` shows, if any.
+    pub(crate) fn visible_row(&self, pk: &PkValue, visible_lsn: u64) -> Option<(&Segment, usize)> {
+        let current = self.pk_index.get(pk).into_iter();
+        let older = self.superseded.get(pk).into_iter().flat_map(|rows| rows.iter().rev());
+        current.chain(older).find_map(|addr| {
+            let segment = self.segments.get(&addr.segment)?;
+            let row = addr.row as usize;
+            segment.is_visible(row, visible_lsn).then_some((segment, row))
+        })
     }
 
     fn growing_for(&mut self, schema: &Schema, partition: i64, incoming: usize) -> u64 {
@@ -152,9 +199,17 @@ impl State {
 
     /// The manifest describing the sealed segments `sealed` as of `checkpoint_lsn`.
     pub(crate) fn manifest(&self, checkpoint_lsn: u64, sealed: &[u64]) -> Manifest {
-        let segments = sealed
-            .iter()
-            .filter_map(|id| self.segments.get(id))
+        self.manifest_of(checkpoint_lsn, sealed.iter().filter_map(|id| self.segments.get(id)))
+    }
+
+    /// The manifest listing `segments` (which need not be in the state yet) as of
+    /// `checkpoint_lsn`.
+    pub(crate) fn manifest_of<'a>(
+        &self,
+        checkpoint_lsn: u64,
+        segments: impl Iterator<Item = &'a Segment>,
+    ) -> Manifest {
+        let segments = segments
             .map(|segment| SegmentMeta {
                 id: segment.id,
                 partition: segment.partition,

@@ -131,6 +131,7 @@ impl Collection {
         }
         let lsn = self.storage(self.wal.append(&payload))?;
         let mut state = self.state.write();
+        state.forget_superseded_through(self.wal.durable_lsn());
         if let Err(err) = apply(&mut state, &self.schema, op, lsn, payload.len()) {
             // The record is in the log but not in memory: only a reopen can reconcile them.
             self.stop();

@@ -1,0 +1,21 @@
+//! The engine's integration tests, in one binary (one link, one process per run).
+//!
+//! * `crash`: a writer process killed with SIGKILL, again and again, loses nothing it
+//!   acknowledged and never leaves a batch half applied;
+//! * `corruption`: a flipped byte or a cut in any file is detected and makes only its
+//!   collection unavailable, naming the file;
+//! * `faults`: a failing write or fsync is never acknowledged, stops writes to its collection
+//!   until reopened, and leaves a store equal to the model of what was acknowledged;
+//! * `model`: random sequences of writes, flushes, compactions, partition changes and reopens
+//!   agree with an in-memory reference model after every step;
+//! * `api`: the embedded API's contract, one behavior per test.
+
+// Test helpers unwrap freely: a failure is a test failure with its location.
+#![allow(clippy::unwrap_used)]
+
+mod api;
+mod corruption;
+mod crash;
+mod faults;
+mod model;
+mod support;
