@@ -1,1 +1,101 @@
-fn main() {}
+//! The `quiver-bench` command: benchmarks of the embedded engine, reported as medians of
+//! repeated runs so that they can be set beside an anchor measured in the same session.
+//!
+//! - `ingest` (`ingest.rs`): insert throughput with fsync on, per batch size and writers.
+//! - `recovery` (`recovery.rs`): reopen time with the rows in the log, then in segments.
+//!
+//! `data.rs` generates the rows, `stats.rs` summarizes the repeats, `disk.rs` and `rss.rs`
+//! report what the engine left on disk and held in memory. This file parses arguments only.
+
+// A benchmark reports its figures on standard output.
+#![allow(clippy::print_stdout)]
+
+mod data;
+mod disk;
+mod ingest;
+mod recovery;
+mod rss;
+mod stats;
+
+use std::path::PathBuf;
+
+use anyhow::ensure;
+use clap::{Parser, Subcommand};
+use quiver_engine::MAX_ROWS_PER_WRITE;
+
+#[derive(Parser)]
+#[command(name = "quiver-bench", about = "Benchmarks of the Quiver engine (ingest, recovery)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Insert throughput (rows/s) with fsync on, per batch size and number of writers.
+    Ingest {
+        /// Scratch directory for the data (each run uses and removes a subdirectory).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Rows per insert call, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,100,10000")]
+        batch_sizes: Vec<usize>,
+        /// Concurrent writer threads, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,8")]
+        writers: Vec<usize>,
+        /// Rows per run (rounded up to whole batches); default: a few seconds per run,
+        /// depending on the batch size and writers.
+        #[arg(long)]
+        rows_per_run: Option<usize>,
+        /// Runs per configuration; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Seed of the generated rows.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Reopen time with the rows all in the write-ahead log, then all in sealed segments.
+    Recovery {
+        /// Scratch directory for the data (uses and removes `DIR/recovery`).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Rows in the collection.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Reopens per state; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Seed of the generated rows.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Leave the data directory in place afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Ingest { data_dir, batch_sizes, writers, rows_per_run, repeats, seed } => {
+            ensure!(
+                batch_sizes.iter().all(|b| (1..=MAX_ROWS_PER_WRITE).contains(b)),
+                "batch sizes must be between 1 and {MAX_ROWS_PER_WRITE}"
+            );
+            ensure!(writers.iter().all(|w| *w >= 1), "writers must be at least 1");
+            ensure!(repeats >= 1 && rows_per_run != Some(0), "repeats and rows must be positive");
+            let config = ingest::IngestConfig {
+                data_dir,
+                batch_sizes,
+                writers,
+                rows_per_run,
+                repeats,
+                seed,
+            };
+            ingest::run(&config)
+        }
+        Command::Recovery { data_dir, rows, repeats, seed, keep } => {
+            ensure!(rows >= 1 && repeats >= 1, "rows and repeats must be positive");
+            recovery::run(&recovery::RecoveryConfig { data_dir, rows, repeats, seed, keep })
+        }
+    }
+}

@@ -36,23 +36,41 @@ impl Collection {
 
     /// Seals when a growing segment reached the row or byte threshold.
     pub(crate) fn seal_if_full(&self) -> Result<(), EngineError> {
-        let full = self.state.read().segments.values().any(|s| {
-            !s.sealed
-                && (s.num_rows() >= self.options.seal_rows || s.bytes >= self.options.seal_bytes)
-        });
-        if full { self.flush() } else { Ok(()) }
+        let full = |state: &State| {
+            state.segments.values().any(|s| {
+                !s.sealed
+                    && (s.num_rows() >= self.options.seal_rows
+                        || s.bytes >= self.options.seal_bytes)
+            })
+        };
+        self.seal_when(full)
     }
 
     /// Seals when a growing segment is older than the age threshold.
     pub(crate) fn seal_if_due(&self, now: Instant) -> Result<(), EngineError> {
-        let due = self.state.read().segments.values().any(|s| {
-            !s.sealed && s.num_rows() > 0 && now.duration_since(s.created) >= self.options.seal_age
-        });
-        if due && !self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
-            self.flush()
-        } else {
-            Ok(())
+        let due = |state: &State| {
+            state.segments.values().any(|s| {
+                !s.sealed
+                    && s.num_rows() > 0
+                    && now.duration_since(s.created) >= self.options.seal_age
+            })
+        };
+        self.seal_when(due)
+    }
+
+    /// Seals when `condition` holds. It is checked once cheaply, then again under the write
+    /// lock, so that concurrent writers crossing a threshold together seal once, not once each
+    /// with the few rows that arrived in between.
+    fn seal_when(&self, condition: impl Fn(&State) -> bool) -> Result<(), EngineError> {
+        if !condition(&self.state.read()) {
+            return Ok(());
         }
+        let _guard = self.write_lock.lock();
+        if self.stopped.load(std::sync::atomic::Ordering::SeqCst) || !condition(&self.state.read())
+        {
+            return Ok(());
+        }
+        self.seal_locked()
     }
 
     fn seal_locked(&self) -> Result<(), EngineError> {
