@@ -5,6 +5,7 @@
 //! block 1 the insert LSN of every row, then one block per schema field. Deletions are not in
 //! the file (it never changes); they live in the manifest and in the write-ahead log.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use quiver_core::{Column, ColumnData, DataType, RowBatch, Schema};
@@ -24,8 +25,10 @@ pub(crate) const LIVE: u64 = u64::MAX;
 pub(crate) struct Segment {
     pub(crate) id: u64,
     pub(crate) partition: i64,
-    /// One column per schema field, in schema order.
-    pub(crate) columns: Vec<Column>,
+    /// One column per schema field, in schema order. Shared, so that index builds and file
+    /// writes read a sealed segment without holding the collection's lock; a growing segment
+    /// is appended to in place (its `Arc` is not shared while it grows).
+    pub(crate) columns: Arc<Vec<Column>>,
     /// The LSN of the record that inserted each row.
     pub(crate) lsns: Vec<u64>,
     /// The LSN of the record that deleted each row, or [`LIVE`].
@@ -39,8 +42,9 @@ pub(crate) struct Segment {
 
 impl Segment {
     pub(crate) fn new_growing(id: u64, partition: i64, schema: &Schema) -> Segment {
-        let columns =
-            schema.fields().iter().map(|f| Column::new(empty_column(f.data_type))).collect();
+        let columns = Arc::new(
+            schema.fields().iter().map(|f| Column::new(empty_column(f.data_type))).collect(),
+        );
         Segment {
             id,
             partition,
@@ -72,7 +76,7 @@ impl Segment {
         if self.lsns.is_empty() {
             self.created = Instant::now();
         }
-        for (mine, theirs) in self.columns.iter_mut().zip(batch.columns()) {
+        for (mine, theirs) in Arc::make_mut(&mut self.columns).iter_mut().zip(batch.columns()) {
             mine.extend_from(theirs, 0..batch.num_rows())?;
         }
         self.lsns.extend(std::iter::repeat_n(lsn, batch.num_rows()));
@@ -81,23 +85,15 @@ impl Segment {
         Ok(())
     }
 
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut writer = BlockFileWriter::new(KIND, VERSION);
-        let mut header = Encoder::new();
-        header.put_u64(self.id);
-        header.put_i64(self.partition);
-        header.put_u64(self.num_rows() as u64);
-        header.put_u32(self.columns.len() as u32);
-        writer.add_block(&header.into_bytes());
-        let mut lsns = Encoder::new();
-        self.lsns.iter().for_each(|lsn| lsns.put_u64(*lsn));
-        writer.add_block(&lsns.into_bytes());
-        for column in &self.columns {
-            let mut enc = Encoder::new();
-            encode_column(&mut enc, column);
-            writer.add_block(&enc.into_bytes());
+    /// What the segment's file holds, detached from the collection's lock: the columns are
+    /// shared, the LSNs copied.
+    pub(crate) fn image(&self) -> SegmentImage {
+        SegmentImage {
+            id: self.id,
+            partition: self.partition,
+            columns: self.columns.clone(),
+            lsns: self.lsns.clone(),
         }
-        writer.finish()
     }
 
     /// Reads a sealed segment, checking it against what the manifest says of it.
@@ -153,13 +149,43 @@ impl Segment {
         Ok(Segment {
             id,
             partition,
-            columns,
+            columns: Arc::new(columns),
             lsns,
             deletes: vec![LIVE; n_rows],
             sealed: true,
             created: Instant::now(),
             bytes: 0,
         })
+    }
+}
+
+/// The contents of a segment file, ready to be encoded without holding any lock.
+#[derive(Debug)]
+pub(crate) struct SegmentImage {
+    pub(crate) id: u64,
+    partition: i64,
+    columns: Arc<Vec<Column>>,
+    lsns: Vec<u64>,
+}
+
+impl SegmentImage {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut writer = BlockFileWriter::new(KIND, VERSION);
+        let mut header = Encoder::new();
+        header.put_u64(self.id);
+        header.put_i64(self.partition);
+        header.put_u64(self.lsns.len() as u64);
+        header.put_u32(self.columns.len() as u32);
+        writer.add_block(&header.into_bytes());
+        let mut lsns = Encoder::new();
+        self.lsns.iter().for_each(|lsn| lsns.put_u64(*lsn));
+        writer.add_block(&lsns.into_bytes());
+        for column in self.columns.iter() {
+            let mut enc = Encoder::new();
+            encode_column(&mut enc, column);
+            writer.add_block(&enc.into_bytes());
+        }
+        writer.finish()
     }
 }
 

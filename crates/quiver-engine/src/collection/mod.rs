@@ -41,7 +41,11 @@ pub struct Collection {
     backend: Arc<dyn Backend>,
     options: Options,
     wal: Wal,
-    /// Serializes writers (validation, log append, apply) and seals.
+    /// Serializes manifest changes: seals, compactions, partition changes. Taken before
+    /// `write_lock`, never while holding it.
+    manifest_lock: Mutex<()>,
+    /// Serializes writers (validation, log append, apply) and the short steps of manifest
+    /// changes that must see a state no writer changes.
     write_lock: Mutex<()>,
     state: RwLock<State>,
     /// Set after a storage failure or a drop: writes are refused until the collection is
@@ -141,6 +145,7 @@ impl Collection {
             backend,
             options: options.clone(),
             wal,
+            manifest_lock: Mutex::new(()),
             write_lock: Mutex::new(()),
             state: RwLock::new(state),
             stopped: AtomicBool::new(false),

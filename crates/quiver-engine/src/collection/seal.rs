@@ -1,12 +1,14 @@
 //! Sealing growing segments into files, checkpoints, compaction and partition changes: every
 //! operation that rewrites the manifest.
 //!
-//! Each runs under `write_lock`, so the state cannot change underneath it, and follows the
+//! Each holds `manifest_lock` (one manifest change at a time) and `write_lock` while it
+//! changes the state (sealing releases it while it writes segment files), and follows the
 //! same order: write new segment files (fsynced), swap the manifest atomically, then update
 //! memory, then delete what the new manifest no longer references. A crash at any point
 //! leaves either the old manifest (new files are orphans, removed at the next open) or the
 //! new one (old files are garbage, likewise removed).
 
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use quiver_core::Name;
@@ -29,9 +31,9 @@ impl Collection {
     /// Seals every growing segment and checkpoints the log: after `flush` the rows live in
     /// segment files and recovery replays nothing older.
     pub fn flush(&self) -> Result<(), EngineError> {
-        let _guard = self.write_lock.lock();
         self.check_writable()?;
-        self.seal_locked()
+        let _manifest = self.manifest_lock.lock();
+        self.seal_holding_manifest_lock(&|_| true)
     }
 
     /// Seals when a growing segment reached the row or byte threshold.
@@ -43,7 +45,7 @@ impl Collection {
                         || s.bytes >= self.options.seal_bytes)
             })
         };
-        self.seal_when(full)
+        self.seal_when(&full)
     }
 
     /// Seals when a growing segment is older than the age threshold.
@@ -55,54 +57,72 @@ impl Collection {
                     && now.duration_since(s.created) >= self.options.seal_age
             })
         };
-        self.seal_when(due)
+        self.seal_when(&due)
     }
 
-    /// Seals when `condition` holds. It is checked once cheaply, then again under the write
-    /// lock, so that concurrent writers crossing a threshold together seal once, not once each
-    /// with the few rows that arrived in between.
-    fn seal_when(&self, condition: impl Fn(&State) -> bool) -> Result<(), EngineError> {
-        if !condition(&self.state.read()) {
+    /// Seals when `condition` holds: checked once cheaply, then again under the locks, so
+    /// that concurrent writers crossing a threshold together seal once, not once each.
+    fn seal_when(&self, condition: &dyn Fn(&State) -> bool) -> Result<(), EngineError> {
+        if self.stopped.load(Ordering::SeqCst) || !condition(&self.state.read()) {
             return Ok(());
         }
-        let _guard = self.write_lock.lock();
-        if self.stopped.load(std::sync::atomic::Ordering::SeqCst) || !condition(&self.state.read())
-        {
-            return Ok(());
-        }
-        self.seal_locked()
+        let _manifest = self.manifest_lock.lock();
+        self.seal_holding_manifest_lock(condition)
     }
 
-    fn seal_locked(&self) -> Result<(), EngineError> {
-        let checkpoint = self.storage(self.wal.rotate())?;
-        let unsealed = self.state.read().unsealed_ids();
-        if unsealed.is_empty() && checkpoint == self.state.read().checkpoint_lsn {
-            return Ok(());
-        }
-        {
-            let state = self.state.read();
-            for id in &unsealed {
-                let Some(segment) = state.segments.get(id) else { continue };
-                self.storage(
-                    self.backend.write_new(&segment_key(&self.dir, *id), &segment.encode()),
-                )?;
+    /// Seals the growing segments in three steps, so that writers wait only for the first
+    /// and the last, which do no bulk I/O:
+    /// 1. under the write lock, checkpoint the log (rotate it: everything logged so far is
+    ///    durable and in older files) and freeze the growing segments (new rows go to new
+    ///    ones);
+    /// 2. without it, write the frozen segments' files;
+    /// 3. under it again, swap the manifest, mark the segments sealed, and finally remove the
+    ///    log files the checkpoint covers.
+    fn seal_holding_manifest_lock(
+        &self,
+        condition: &dyn Fn(&State) -> bool,
+    ) -> Result<(), EngineError> {
+        let (checkpoint, images) = {
+            let _guard = self.write_lock.lock();
+            self.check_writable()?;
+            if !condition(&self.state.read()) {
+                return Ok(());
             }
-        }
-        let mut sealed = self.state.read().sealed_ids();
-        sealed.extend(&unsealed);
-        self.write_manifest(&self.state.read(), checkpoint, &sealed)?;
-        {
+            let checkpoint = self.storage(self.wal.rotate())?;
             let mut state = self.state.write();
-            for id in &unsealed {
+            state.growing.clear();
+            let images: Vec<_> = state
+                .unsealed_ids()
+                .iter()
+                .filter_map(|id| state.segments.get(id).map(|s| s.image()))
+                .collect();
+            if images.is_empty() && checkpoint == state.checkpoint_lsn {
+                return Ok(());
+            }
+            (checkpoint, images)
+        };
+        for image in &images {
+            self.storage(
+                self.backend.write_new(&segment_key(&self.dir, image.id), &image.encode()),
+            )?;
+        }
+        {
+            let _guard = self.write_lock.lock();
+            let frozen: Vec<u64> = images.iter().map(|image| image.id).collect();
+            let mut sealed = self.state.read().sealed_ids();
+            sealed.extend(&frozen);
+            self.write_manifest(&self.state.read(), checkpoint, &sealed)?;
+            let mut state = self.state.write();
+            for id in &frozen {
                 if let Some(segment) = state.segments.get_mut(id) {
                     segment.sealed = true;
                 }
             }
-            // Empty growing segments are simply forgotten; new ones start on demand.
-            state.segments.retain(|_, s| s.sealed);
-            state.growing.clear();
+            // Frozen segments that stayed empty are forgotten; the current growing ones stay.
+            let growing: Vec<u64> = state.growing.values().copied().collect();
+            state.segments.retain(|id, s| s.sealed || growing.contains(id));
             state.checkpoint_lsn = checkpoint;
-            // The rotation made every record durable.
+            // The rotation made every record up to the checkpoint durable.
             state.forget_superseded_through(checkpoint);
         }
         self.storage(self.wal.remove_files_through(checkpoint))
@@ -125,9 +145,11 @@ impl Collection {
     /// below `purge_through_lsn` (rows deleted later stay, with their deletion, so that a
     /// retention window can keep them restorable). Seals and checkpoints first.
     pub fn compact_through(&self, purge_through_lsn: u64) -> Result<CompactStats, EngineError> {
+        self.check_writable()?;
+        let _manifest = self.manifest_lock.lock();
+        self.seal_holding_manifest_lock(&|_| true)?;
         let _guard = self.write_lock.lock();
         self.check_writable()?;
-        self.seal_locked()?;
         let checkpoint = self.state.read().checkpoint_lsn;
         let horizon = purge_through_lsn.min(checkpoint);
         let mut stats = CompactStats::default();
@@ -137,7 +159,7 @@ impl Collection {
             let candidates: Vec<u64> = state
                 .segments
                 .values()
-                .filter(|s| s.deletes.iter().any(|lsn| *lsn <= horizon))
+                .filter(|s| s.sealed && s.deletes.iter().any(|lsn| *lsn <= horizon))
                 .map(|s| s.id)
                 .collect();
             for old_id in candidates {
@@ -155,7 +177,8 @@ impl Collection {
         }
         for (_, segment) in &rewritten {
             self.storage(
-                self.backend.write_new(&segment_key(&self.dir, segment.id), &segment.encode()),
+                self.backend
+                    .write_new(&segment_key(&self.dir, segment.id), &segment.image().encode()),
             )?;
         }
         let removed: Vec<u64> = rewritten.iter().map(|(old_id, _)| *old_id).collect();
@@ -194,6 +217,7 @@ impl Collection {
 
     pub fn create_partition(&self, name: &str) -> Result<(), EngineError> {
         Name::new(quiver_core::NameKind::Partition, name)?;
+        let _manifest = self.manifest_lock.lock();
         let _guard = self.write_lock.lock();
         self.check_writable()?;
         let mut state = self.state.write();
@@ -219,6 +243,7 @@ impl Collection {
         if name == DEFAULT_PARTITION {
             return Err(EngineError::DefaultPartition);
         }
+        let _manifest = self.manifest_lock.lock();
         let _guard = self.write_lock.lock();
         self.check_writable()?;
         let mut state = self.state.write();
@@ -250,11 +275,9 @@ fn without_purged(old: &Segment, new_id: u64, horizon: u64) -> Result<(Segment, 
     let mut segment = Segment {
         id: new_id,
         partition: old.partition,
-        columns: old
-            .columns
-            .iter()
-            .map(|c| quiver_core::Column::new(c.data.empty_like()))
-            .collect(),
+        columns: std::sync::Arc::new(
+            old.columns.iter().map(|c| quiver_core::Column::new(c.data.empty_like())).collect(),
+        ),
         lsns: Vec::new(),
         deletes: Vec::new(),
         sealed: true,
@@ -274,7 +297,8 @@ fn without_purged(old: &Segment, new_id: u64, horizon: u64) -> Result<(Segment, 
         while row < old.num_rows() && old.deletes[row] > horizon {
             row += 1;
         }
-        for (mine, theirs) in segment.columns.iter_mut().zip(&old.columns) {
+        let columns = std::sync::Arc::make_mut(&mut segment.columns);
+        for (mine, theirs) in columns.iter_mut().zip(old.columns.iter()) {
             mine.extend_from(theirs, start..row)?;
         }
         segment.lsns.extend_from_slice(&old.lsns[start..row]);
