@@ -78,7 +78,7 @@ impl RowBatch {
                 }
                 Some(column) => check_column(field, column, schema)?,
                 None if field.is_primary && auto_id_insert => {
-                    Column::new(placeholder(field.data_type, num_rows))
+                    Column::new(ColumnData::placeholders(field.data_type, num_rows))
                 }
                 None => missing_column(field, num_rows)?,
             };
@@ -194,27 +194,7 @@ fn filled(data_type: DataType, value: &Value, num_rows: usize) -> ColumnData {
         (DataType::VarChar { .. }, Value::VarChar(v)) => {
             ColumnData::VarChar(vec![v.clone(); num_rows])
         }
-        (data_type, _) => placeholder(data_type, num_rows),
-    }
-}
-
-fn placeholder(data_type: DataType, num_rows: usize) -> ColumnData {
-    match data_type {
-        DataType::Bool => ColumnData::Bool(vec![false; num_rows]),
-        DataType::Int8 => ColumnData::Int8(vec![0; num_rows]),
-        DataType::Int16 => ColumnData::Int16(vec![0; num_rows]),
-        DataType::Int32 => ColumnData::Int32(vec![0; num_rows]),
-        DataType::Int64 => ColumnData::Int64(vec![0; num_rows]),
-        DataType::Float => ColumnData::Float(vec![0.0; num_rows]),
-        DataType::Double => ColumnData::Double(vec![0.0; num_rows]),
-        DataType::VarChar { .. } => ColumnData::VarChar(vec![String::new(); num_rows]),
-        DataType::Json => ColumnData::Json(vec!["null".to_owned(); num_rows]),
-        DataType::Array { element, .. } => {
-            ColumnData::Array(vec![ArrayValue::empty(element); num_rows])
-        }
-        DataType::FloatVector { dim } => {
-            ColumnData::FloatVector { dim: dim as usize, data: vec![0.0; num_rows * dim as usize] }
-        }
+        (data_type, _) => ColumnData::placeholders(data_type, num_rows),
     }
 }
 

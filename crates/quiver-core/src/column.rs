@@ -1,6 +1,6 @@
 //! Columns: the values of one field for many rows, the unit of storage and of transfer.
 
-use crate::{ElementType, Error, PkValue, Value};
+use crate::{DataType, ElementType, Error, PkValue, Value};
 
 /// The values of one Array cell, typed by the field's element type.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +70,29 @@ pub enum ColumnData {
 }
 
 impl ColumnData {
+    /// A column of `num_rows` placeholder values (zero, empty, JSON `null`) for a field of
+    /// `data_type`: what null rows hold, and with `num_rows = 0` an empty column.
+    pub fn placeholders(data_type: DataType, num_rows: usize) -> ColumnData {
+        match data_type {
+            DataType::Bool => ColumnData::Bool(vec![false; num_rows]),
+            DataType::Int8 => ColumnData::Int8(vec![0; num_rows]),
+            DataType::Int16 => ColumnData::Int16(vec![0; num_rows]),
+            DataType::Int32 => ColumnData::Int32(vec![0; num_rows]),
+            DataType::Int64 => ColumnData::Int64(vec![0; num_rows]),
+            DataType::Float => ColumnData::Float(vec![0.0; num_rows]),
+            DataType::Double => ColumnData::Double(vec![0.0; num_rows]),
+            DataType::VarChar { .. } => ColumnData::VarChar(vec![String::new(); num_rows]),
+            DataType::Json => ColumnData::Json(vec!["null".to_owned(); num_rows]),
+            DataType::Array { element, .. } => {
+                ColumnData::Array(vec![ArrayValue::empty(element); num_rows])
+            }
+            DataType::FloatVector { dim } => ColumnData::FloatVector {
+                dim: dim as usize,
+                data: vec![0.0; num_rows * dim as usize],
+            },
+        }
+    }
+
     /// Number of rows. A vector column with `dim == 0` has no rows.
     pub fn len(&self) -> usize {
         match self {

@@ -105,95 +105,55 @@ fn check_extra_key(schema: &Schema, row: usize, key: &str) -> Result<(), Error> 
 
 /// The values of one field, built row by row, and which rows were null or missing.
 struct Cells {
-    values: Values,
+    data: ColumnData,
+    data_type: DataType,
     /// The field's nullability, needed only to refuse null vectors early (see `push_null`).
     nullable: bool,
     /// One entry per row pushed; `false` marks a null row.
     validity: Vec<bool>,
 }
 
-/// Typed storage, carrying the type parameters the conversions need.
-enum Values {
-    Bool(Vec<bool>),
-    Int8(Vec<i8>),
-    Int16(Vec<i16>),
-    Int32(Vec<i32>),
-    Int64(Vec<i64>),
-    Float(Vec<f32>),
-    Double(Vec<f64>),
-    VarChar(Vec<String>),
-    Json(Vec<String>),
-    Array { element: ElementType, values: Vec<ArrayValue> },
-    FloatVector { dim: usize, data: Vec<f32> },
-}
-
 impl Cells {
     fn new(field: &FieldSchema, rows: usize) -> Cells {
-        let values = match field.data_type {
-            DataType::Bool => Values::Bool(Vec::with_capacity(rows)),
-            DataType::Int8 => Values::Int8(Vec::with_capacity(rows)),
-            DataType::Int16 => Values::Int16(Vec::with_capacity(rows)),
-            DataType::Int32 => Values::Int32(Vec::with_capacity(rows)),
-            DataType::Int64 => Values::Int64(Vec::with_capacity(rows)),
-            DataType::Float => Values::Float(Vec::with_capacity(rows)),
-            DataType::Double => Values::Double(Vec::with_capacity(rows)),
-            DataType::VarChar { .. } => Values::VarChar(Vec::with_capacity(rows)),
-            DataType::Json => Values::Json(Vec::with_capacity(rows)),
-            DataType::Array { element, .. } => {
-                Values::Array { element, values: Vec::with_capacity(rows) }
-            }
-            DataType::FloatVector { dim } => {
-                let dim = dim as usize;
-                Values::FloatVector { dim, data: Vec::with_capacity(rows.saturating_mul(dim)) }
-            }
-        };
-        Cells { values, nullable: field.nullable, validity: Vec::with_capacity(rows) }
+        Cells {
+            data: ColumnData::placeholders(field.data_type, 0),
+            data_type: field.data_type,
+            nullable: field.nullable,
+            validity: Vec::with_capacity(rows),
+        }
     }
 
     /// Appends a null row: a placeholder value, masked out. Nullability is otherwise left to
     /// validation, except for vectors (see below).
     fn push_null(&mut self) -> Result<(), String> {
-        match &mut self.values {
-            Values::Bool(out) => out.push(false),
-            Values::Int8(out) => out.push(0),
-            Values::Int16(out) => out.push(0),
-            Values::Int32(out) => out.push(0),
-            Values::Int64(out) => out.push(0),
-            Values::Float(out) => out.push(0.0),
-            Values::Double(out) => out.push(0.0),
-            Values::VarChar(out) => out.push(String::new()),
-            Values::Json(out) => out.push("null".to_owned()),
-            Values::Array { element, values } => values.push(ArrayValue::empty(*element)),
-            Values::FloatVector { dim, data } => {
-                // The placeholder is `dim` floats, up to 128 KiB for the 3 bytes of a `{},` row:
-                // refuse a null vector before a batch of them can exhaust memory. Validation
-                // would refuse it later anyway, as vector fields are never nullable.
-                if !self.nullable {
-                    return Err(
-                        "every row needs a vector: vector fields are not nullable".to_owned()
-                    );
-                }
-                data.extend(std::iter::repeat_n(0.0, *dim));
-            }
+        if self.data_type.is_vector() && !self.nullable {
+            // The placeholder is `dim` floats, up to 128 KiB for the 3 bytes of a `{},` row:
+            // refuse a null vector before a batch of them can exhaust memory. Validation would
+            // refuse it later anyway, as vector fields are never nullable.
+            return Err("every row needs a vector: vector fields are not nullable".to_owned());
         }
+        let placeholder = ColumnData::placeholders(self.data_type, 1);
+        self.data.extend_from(&placeholder, 0..1).map_err(|e| e.to_string())?;
         self.validity.push(false);
         Ok(())
     }
 
     /// Appends a non-null row; the error is the rule the value breaks.
     fn push(&mut self, value: &Json) -> Result<(), String> {
-        match &mut self.values {
-            Values::Bool(out) => out.push(boolean(value)?),
-            Values::Int8(out) => out.push(int(value, "Int8", i8::MIN, i8::MAX)?),
-            Values::Int16(out) => out.push(int(value, "Int16", i16::MIN, i16::MAX)?),
-            Values::Int32(out) => out.push(int(value, "Int32", i32::MIN, i32::MAX)?),
-            Values::Int64(out) => out.push(int(value, "Int64", i64::MIN, i64::MAX)?),
-            Values::Float(out) => out.push(float(value)?),
-            Values::Double(out) => out.push(double(value)?),
-            Values::VarChar(out) => out.push(string(value)?),
-            Values::Json(out) => out.push(value.to_string()),
-            Values::Array { element, values } => values.push(array(*element, value)?),
-            Values::FloatVector { dim, data } => {
+        match (&mut self.data, self.data_type) {
+            (ColumnData::Bool(out), _) => out.push(boolean(value)?),
+            (ColumnData::Int8(out), _) => out.push(int(value, "Int8", i8::MIN, i8::MAX)?),
+            (ColumnData::Int16(out), _) => out.push(int(value, "Int16", i16::MIN, i16::MAX)?),
+            (ColumnData::Int32(out), _) => out.push(int(value, "Int32", i32::MIN, i32::MAX)?),
+            (ColumnData::Int64(out), _) => out.push(int(value, "Int64", i64::MIN, i64::MAX)?),
+            (ColumnData::Float(out), _) => out.push(float(value)?),
+            (ColumnData::Double(out), _) => out.push(double(value)?),
+            (ColumnData::VarChar(out), _) => out.push(string(value)?),
+            (ColumnData::Json(out), _) => out.push(value.to_string()),
+            (ColumnData::Array(out), DataType::Array { element, .. }) => {
+                out.push(array(element, value)?);
+            }
+            (ColumnData::FloatVector { dim, data }, _) => {
                 let items = value
                     .as_array()
                     .ok_or_else(|| expected(&format!("a vector of {dim} numbers"), value))?;
@@ -207,27 +167,16 @@ impl Cells {
                     data.push(float(item).map_err(|rule| format!("vector element {idx}: {rule}"))?);
                 }
             }
+            // `data` was made from `data_type` in `new`, so an Array column has an Array type.
+            (ColumnData::Array(_), _) => return Err("array field without element type".to_owned()),
         }
         self.validity.push(true);
         Ok(())
     }
 
     fn finish(self) -> Column {
-        let data = match self.values {
-            Values::Bool(v) => ColumnData::Bool(v),
-            Values::Int8(v) => ColumnData::Int8(v),
-            Values::Int16(v) => ColumnData::Int16(v),
-            Values::Int32(v) => ColumnData::Int32(v),
-            Values::Int64(v) => ColumnData::Int64(v),
-            Values::Float(v) => ColumnData::Float(v),
-            Values::Double(v) => ColumnData::Double(v),
-            Values::VarChar(v) => ColumnData::VarChar(v),
-            Values::Json(v) => ColumnData::Json(v),
-            Values::Array { values, .. } => ColumnData::Array(values),
-            Values::FloatVector { dim, data } => ColumnData::FloatVector { dim, data },
-        };
         let has_null = self.validity.iter().any(|valid| !valid);
-        Column { data, validity: has_null.then_some(self.validity) }
+        Column { data: self.data, validity: has_null.then_some(self.validity) }
     }
 }
 

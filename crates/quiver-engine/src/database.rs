@@ -20,12 +20,15 @@ use crate::catalog::{
     MAX_DATABASES,
 };
 use crate::collection::{Collection, collection_dir};
+use crate::index::BuildQueue;
 use crate::{EngineError, Options};
 
-/// An open data directory. Dropping it stops the background maintenance task.
+/// An open data directory. Dropping it stops the background tasks (the sealer and the index
+/// builder, after the build in progress).
 pub struct Database {
     inner: Arc<Inner>,
     maintenance: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+    builder: Option<JoinHandle<()>>,
 }
 
 struct Inner {
@@ -36,6 +39,8 @@ struct Inner {
     /// Serializes DDL; the catalog in memory always equals the one on disk.
     catalog: Mutex<Catalog>,
     collections: RwLock<HashMap<u64, Slot>>,
+    /// Sealed segments waiting for their indexes.
+    queue: Arc<BuildQueue>,
 }
 
 #[derive(Clone)]
@@ -70,9 +75,10 @@ impl Database {
                 backend.remove_dir_all(&format!("collections/{name}"))?;
             }
         }
+        let queue = Arc::new(BuildQueue::default());
         let mut collections = HashMap::new();
         for entry in &catalog.collections {
-            collections.insert(entry.id, open_slot(&backend, entry, &options));
+            collections.insert(entry.id, open_slot(&backend, entry, &options, &queue));
         }
         let inner = Arc::new(Inner {
             backend,
@@ -80,6 +86,7 @@ impl Database {
             _lock: lock,
             catalog: Mutex::new(catalog),
             collections: RwLock::new(collections),
+            queue,
         });
         let maintenance = options.maintenance_interval.map(|interval| {
             let (stop, stopped) = mpsc::channel();
@@ -87,7 +94,16 @@ impl Database {
             let handle = std::thread::spawn(move || maintain(weak, stopped, interval));
             (stop, handle)
         });
-        Ok(Database { inner, maintenance })
+        let builder = {
+            let weak = Arc::downgrade(&inner);
+            let queue = inner.queue.clone();
+            let threads = match options.index_build_threads {
+                0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+                n => n,
+            };
+            std::thread::spawn(move || build_indexes(weak, &queue, threads))
+        };
+        Ok(Database { inner, maintenance, builder: Some(builder) })
     }
 
     pub fn list_databases(&self) -> Vec<String> {
@@ -158,6 +174,7 @@ impl Database {
             entry.id,
             &entry.name,
             &self.inner.options,
+            self.inner.queue.clone(),
         )?);
         self.inner.collections.write().insert(id, Slot::Ready(collection.clone()));
         Ok(collection)
@@ -253,7 +270,7 @@ impl Database {
         if let Some(Slot::Ready(old)) = self.inner.collections.read().get(&entry.id) {
             old.stop();
         }
-        let slot = open_slot(&self.inner.backend, &entry, &self.inner.options);
+        let slot = open_slot(&self.inner.backend, &entry, &self.inner.options, &self.inner.queue);
         self.inner.collections.write().insert(entry.id, slot);
         drop(catalog);
         self.collection(database, name)
@@ -272,11 +289,20 @@ impl Drop for Database {
             drop(stop);
             let _ = handle.join();
         }
+        self.inner.queue.stop();
+        if let Some(handle) = self.builder.take() {
+            let _ = handle.join();
+        }
     }
 }
 
-fn open_slot(backend: &Arc<dyn Backend>, entry: &CollectionEntry, options: &Options) -> Slot {
-    match Collection::open(backend.clone(), entry.id, &entry.name, options) {
+fn open_slot(
+    backend: &Arc<dyn Backend>,
+    entry: &CollectionEntry,
+    options: &Options,
+    queue: &Arc<BuildQueue>,
+) -> Slot {
+    match Collection::open(backend.clone(), entry.id, &entry.name, options, queue.clone()) {
         Ok(collection) => Slot::Ready(Arc::new(collection)),
         Err(err) => Slot::Unavailable(Arc::new(err)),
     }
@@ -316,5 +342,18 @@ fn maintain(inner: Weak<Inner>, stopped: mpsc::Receiver<()>, interval: std::time
             // A failure stops the collection's writes; its next writer sees the error.
             let _ = collection.seal_if_due(now);
         }
+    }
+}
+
+/// Serves the index-build queue until the database is dropped.
+fn build_indexes(inner: Weak<Inner>, queue: &BuildQueue, threads: usize) {
+    while let Some(job) = queue.pop() {
+        let Some(inner) = inner.upgrade() else { return };
+        let collection = match inner.collections.read().get(&job.collection) {
+            Some(Slot::Ready(collection)) => collection.clone(),
+            Some(Slot::Unavailable(_)) | None => continue,
+        };
+        drop(inner);
+        collection.build_segment_indexes(job.segment, threads);
     }
 }

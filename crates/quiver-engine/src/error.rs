@@ -17,6 +17,20 @@ pub enum EngineError {
     #[error(transparent)]
     Storage(#[from] Arc<StorageError>),
 
+    #[error(transparent)]
+    Index(#[from] quiver_index::IndexError),
+
+    #[error("field {field:?} has no index")]
+    IndexNotFound { field: String },
+
+    #[error("field {field:?} already has a different index; drop it first")]
+    IndexExists { field: String },
+
+    #[error(
+        "metric type mismatch: the index of field {field:?} uses {index}, the search asks for {requested}"
+    )]
+    MetricMismatch { field: String, index: quiver_core::Metric, requested: quiver_core::Metric },
+
     #[error("the data directory {path} is in use by another process")]
     Locked { path: String },
 

@@ -14,6 +14,7 @@ mod collection;
 mod column_codec;
 mod database;
 mod error;
+mod index;
 mod manifest;
 mod meta;
 mod options;
@@ -21,11 +22,15 @@ mod segment;
 mod wal_record;
 
 pub use collection::{
-    Collection, CompactStats, Hit, QueryRequest, Row, RowFilter, SearchRequest, SegmentView,
-    WriteResult,
+    Collection, CompactStats, Hit, IndexInfo, QueryRequest, Row, RowFilter, SearchRequest,
+    SegmentView, WriteResult,
 };
 pub use database::Database;
 pub use error::EngineError;
+pub use index::{
+    AUTOINDEX_EF_CONSTRUCTION, AUTOINDEX_M, AUTOINDEX_MIN_ROWS, BuildParams, DEFAULT_EF,
+    DEFAULT_NLIST, DEFAULT_NPROBE, IndexSpec, IndexType, SearchParams,
+};
 pub use options::{
     MAX_PARTITIONS, MAX_QUERY_VECTORS, MAX_ROWS_PER_WRITE, MAX_TOPK_WINDOW, Options,
 };

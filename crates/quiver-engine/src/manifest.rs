@@ -6,6 +6,7 @@ use quiver_storage::codec::{CodecError, Decoder, Encoder};
 use quiver_storage::{BlockFile, BlockFileWriter};
 
 use crate::EngineError;
+use crate::index::IndexSpec;
 use crate::options::MAX_PARTITIONS;
 
 const KIND: [u8; 8] = *b"QVMANIFS";
@@ -36,6 +37,9 @@ pub(crate) struct Manifest {
     pub(crate) next_auto_id: i64,
     pub(crate) partitions: Vec<PartitionMeta>,
     pub(crate) segments: Vec<SegmentMeta>,
+    /// The vector indexes defined on the collection (their per-segment files are derived
+    /// data, rebuilt when missing or damaged).
+    pub(crate) indexes: Vec<IndexSpec>,
 }
 
 pub(crate) fn encode(manifest: &Manifest) -> Vec<u8> {
@@ -60,6 +64,19 @@ pub(crate) fn encode(manifest: &Manifest) -> Vec<u8> {
             enc.put_u64(*lsn);
         }
     }
+    enc.put_len(manifest.indexes.len());
+    for spec in &manifest.indexes {
+        enc.put_str(&spec.field);
+        enc.put_str(&spec.index_name);
+        enc.put_str(spec.index_type.as_str());
+        enc.put_str(spec.metric.as_str());
+        let params = spec.params();
+        enc.put_len(params.len());
+        for (key, value) in &params {
+            enc.put_str(key);
+            enc.put_str(value);
+        }
+    }
     let mut writer = BlockFileWriter::new(KIND, VERSION);
     writer.add_block(&enc.into_bytes());
     writer.finish()
@@ -68,8 +85,36 @@ pub(crate) fn encode(manifest: &Manifest) -> Vec<u8> {
 pub(crate) fn decode(path: &str, bytes: Vec<u8>) -> Result<Manifest, EngineError> {
     let file = BlockFile::parse(path, bytes, KIND, VERSION)?;
     let block = file.block(0).ok_or_else(|| EngineError::corrupt(path, 0, "no manifest block"))?;
-    decode_body(&mut Decoder::new(block))
-        .map_err(|e| EngineError::corrupt(path, e.offset as u64, e.reason))
+    let mut dec = Decoder::new(block);
+    let codec = |e: CodecError| EngineError::corrupt(path, e.offset as u64, e.reason);
+    let mut manifest = decode_body(&mut dec).map_err(codec)?;
+    let n_indexes = dec.get_len(quiver_core::MAX_FIELDS as u64).map_err(codec)?;
+    for _ in 0..n_indexes {
+        let at = dec.position() as u64;
+        let texts = decode_index(&mut dec).map_err(codec)?;
+        let (field, name, index_type, metric, params) = texts;
+        let spec = IndexSpec::parse(&field, &name, &index_type, &metric, &params)
+            .map_err(|e| EngineError::corrupt(path, at, format!("stored index: {e}")))?;
+        manifest.indexes.push(spec);
+    }
+    dec.finish().map_err(codec)?;
+    Ok(manifest)
+}
+
+type IndexTexts = (String, String, String, String, Vec<(String, String)>);
+
+fn decode_index(dec: &mut Decoder<'_>) -> Result<IndexTexts, CodecError> {
+    let max = quiver_core::MAX_NAME_LEN as u64;
+    let field = dec.get_str(max)?.to_owned();
+    let name = dec.get_str(max)?.to_owned();
+    let index_type = dec.get_str(32)?.to_owned();
+    let metric = dec.get_str(32)?.to_owned();
+    let n_params = dec.get_len(16)?;
+    let mut params = Vec::with_capacity(n_params);
+    for _ in 0..n_params {
+        params.push((dec.get_str(64)?.to_owned(), dec.get_str(64)?.to_owned()));
+    }
+    Ok((field, name, index_type, metric, params))
 }
 
 fn decode_body(dec: &mut Decoder<'_>) -> Result<Manifest, CodecError> {
@@ -98,7 +143,6 @@ fn decode_body(dec: &mut Decoder<'_>) -> Result<Manifest, CodecError> {
         }
         segments.push(SegmentMeta { id, partition, rows, deletes });
     }
-    dec.finish()?;
     Ok(Manifest {
         checkpoint_lsn,
         next_segment_id,
@@ -106,5 +150,6 @@ fn decode_body(dec: &mut Decoder<'_>) -> Result<Manifest, CodecError> {
         next_auto_id,
         partitions,
         segments,
+        indexes: Vec::new(),
     })
 }

@@ -17,6 +17,8 @@ pub struct Options {
     /// How often the background task looks for segments to seal; `None` runs no background
     /// task (tests drive sealing explicitly).
     pub maintenance_interval: Option<Duration>,
+    /// Threads each index build uses; 0 uses every core.
+    pub index_build_threads: usize,
     /// The storage backend; `None` uses local files under the data directory.
     pub backend: Option<Arc<dyn Backend>>,
 }
@@ -28,6 +30,7 @@ impl Default for Options {
             seal_bytes: 256 << 20,
             seal_age: Duration::from_secs(600),
             maintenance_interval: Some(Duration::from_secs(1)),
+            index_build_threads: 0,
             backend: None,
         }
     }

@@ -5,15 +5,17 @@
 //! block 1 the insert LSN of every row, then one block per schema field. Deletions are not in
 //! the file (it never changes); they live in the manifest and in the write-ahead log.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use quiver_core::{Column, ColumnData, DataType, RowBatch, Schema};
+use quiver_core::{Column, ColumnData, RowBatch, Schema};
 use quiver_storage::codec::{Decoder, Encoder};
 use quiver_storage::{BlockFile, BlockFileWriter};
 
 use crate::EngineError;
 use crate::column_codec::{decode_column, encode_column};
+use crate::index::BuiltIndex;
 
 const KIND: [u8; 8] = *b"QVSEGMNT";
 const VERSION: u32 = 1;
@@ -33,17 +35,26 @@ pub(crate) struct Segment {
     pub(crate) lsns: Vec<u64>,
     /// The LSN of the record that deleted each row, or [`LIVE`].
     pub(crate) deletes: Vec<u64>,
+    /// How many entries of `deletes` are not [`LIVE`], so that a search knows without a scan
+    /// whether it must check rows one by one.
+    pub(crate) deleted: usize,
     pub(crate) sealed: bool,
     /// When the first row arrived (growing segments are sealed by age).
     pub(crate) created: Instant,
     /// Approximate bytes of row data (growing segments are sealed by size).
     pub(crate) bytes: usize,
+    /// Built vector indexes by field position (sealed segments only).
+    pub(crate) indexes: HashMap<usize, Arc<BuiltIndex>>,
 }
 
 impl Segment {
     pub(crate) fn new_growing(id: u64, partition: i64, schema: &Schema) -> Segment {
         let columns = Arc::new(
-            schema.fields().iter().map(|f| Column::new(empty_column(f.data_type))).collect(),
+            schema
+                .fields()
+                .iter()
+                .map(|f| Column::new(ColumnData::placeholders(f.data_type, 0)))
+                .collect(),
         );
         Segment {
             id,
@@ -51,14 +62,28 @@ impl Segment {
             columns,
             lsns: Vec::new(),
             deletes: Vec::new(),
+            deleted: 0,
             sealed: false,
             created: Instant::now(),
             bytes: 0,
+            indexes: HashMap::new(),
         }
     }
 
     pub(crate) fn num_rows(&self) -> usize {
         self.lsns.len()
+    }
+
+    /// Marks a row deleted by the record at `lsn`; false when it already was (or is no row).
+    pub(crate) fn mark_deleted(&mut self, row: usize, lsn: u64) -> bool {
+        match self.deletes.get_mut(row) {
+            Some(slot) if *slot == LIVE => {
+                *slot = lsn;
+                self.deleted += 1;
+                true
+            }
+            Some(_) | None => false,
+        }
     }
 
     /// True when the row exists and is not deleted as of `visible_lsn`.
@@ -152,9 +177,11 @@ impl Segment {
             columns: Arc::new(columns),
             lsns,
             deletes: vec![LIVE; n_rows],
+            deleted: 0,
             sealed: true,
             created: Instant::now(),
             bytes: 0,
+            indexes: HashMap::new(),
         })
     }
 }
@@ -186,24 +213,5 @@ impl SegmentImage {
             writer.add_block(&enc.into_bytes());
         }
         writer.finish()
-    }
-}
-
-/// An empty column of a field's type.
-pub(crate) fn empty_column(data_type: DataType) -> ColumnData {
-    match data_type {
-        DataType::Bool => ColumnData::Bool(Vec::new()),
-        DataType::Int8 => ColumnData::Int8(Vec::new()),
-        DataType::Int16 => ColumnData::Int16(Vec::new()),
-        DataType::Int32 => ColumnData::Int32(Vec::new()),
-        DataType::Int64 => ColumnData::Int64(Vec::new()),
-        DataType::Float => ColumnData::Float(Vec::new()),
-        DataType::Double => ColumnData::Double(Vec::new()),
-        DataType::VarChar { .. } => ColumnData::VarChar(Vec::new()),
-        DataType::Json => ColumnData::Json(Vec::new()),
-        DataType::Array { .. } => ColumnData::Array(Vec::new()),
-        DataType::FloatVector { dim } => {
-            ColumnData::FloatVector { dim: dim as usize, data: Vec::new() }
-        }
     }
 }

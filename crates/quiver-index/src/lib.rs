@@ -10,12 +10,15 @@
 //!
 //! This is the only crate allowed `unsafe` code, and only for the SIMD kernels in `distance`:
 //! they are reached solely through the safe [`Kernels`] dispatcher, which checks CPU features
-//! once.
+//! once. (The one other `unsafe` call is the baseline-SSE prefetch hint in `hnsw`.)
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod distance;
+mod error;
 mod flat;
+pub mod hnsw;
+pub mod ivf;
 mod range;
 #[cfg(test)]
 mod testing;
@@ -24,6 +27,9 @@ mod topk;
 pub use distance::{
     Kernels, PreparedQuery, cosine_similarity, distance, kernels, norm, to_distance, to_score,
 };
+pub use error::IndexError;
 pub use flat::{flat_range_search, flat_search, flat_search_batch};
+pub use hnsw::{Hnsw, HnswParams, SearchScratch};
+pub use ivf::{IvfFlat, IvfParams, IvfScratch, IvfSq8};
 pub use range::SearchRange;
 pub use topk::{Neighbor, TopK, merge_topk};

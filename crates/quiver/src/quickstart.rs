@@ -50,6 +50,7 @@ pub(crate) fn run(data_dir: &Path, rows: usize) -> anyhow::Result<()> {
         partitions: &[],
         output_fields: &outputs,
         filter: None,
+        params: quiver_engine::SearchParams::default(),
         range: None,
     };
     print_hits("search (growing segment)", &collection.search(&request)?[0]);

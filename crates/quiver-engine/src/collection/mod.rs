@@ -6,23 +6,26 @@
 //! fsyncs. Readers see a row only when its record is durable (`lsn <= wal.durable_lsn()`), so
 //! nothing is ever read that a crash could take back.
 
+mod index;
 mod read;
 mod seal;
 mod state;
 mod write;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock};
 use quiver_core::Schema;
 use quiver_storage::{Backend, Wal};
 
+use crate::index::BuildQueue;
 use crate::manifest::{self, Manifest, PartitionMeta};
 use crate::segment::Segment;
 use crate::{EngineError, Options, meta, wal_record};
 
+pub use index::IndexInfo;
 pub use read::{Hit, QueryRequest, Row, RowFilter, SearchRequest, SegmentView};
 pub use seal::CompactStats;
 pub use write::WriteResult;
@@ -51,6 +54,11 @@ pub struct Collection {
     /// Set after a storage failure or a drop: writes are refused until the collection is
     /// opened again.
     stopped: AtomicBool,
+    /// The database's index builder, which this collection feeds with sealed segments.
+    queue: Arc<BuildQueue>,
+    /// Index files that could not be written (the index is still used; the file is rebuilt
+    /// at the next open).
+    index_write_failures: AtomicU64,
 }
 
 pub(crate) fn collection_dir(id: u64) -> String {
@@ -77,6 +85,7 @@ impl Collection {
             next_auto_id: (unix_millis() as i64) << 18,
             partitions: vec![PartitionMeta { id: 1, name: DEFAULT_PARTITION.to_owned() }],
             segments: Vec::new(),
+            indexes: Vec::new(),
         };
         backend.write_atomic(&format!("{dir}/MANIFEST"), &manifest::encode(&manifest))?;
         Ok(())
@@ -89,6 +98,7 @@ impl Collection {
         id: u64,
         name: &str,
         options: &Options,
+        queue: Arc<BuildQueue>,
     ) -> Result<Collection, EngineError> {
         let dir = collection_dir(id);
         let schema_key = format!("{dir}/schema.qvm");
@@ -110,15 +120,14 @@ impl Collection {
                 meta.rows,
             )?;
             for (row, lsn) in &meta.deletes {
-                let slot = segment.deletes.get_mut(*row as usize);
-                match slot {
-                    Some(slot) if *lsn <= manifest.checkpoint_lsn => *slot = *lsn,
-                    _ => return Err(EngineError::corrupt(&manifest_key, 0, "bad delete entry")),
+                if *lsn > manifest.checkpoint_lsn || !segment.mark_deleted(*row as usize, *lsn) {
+                    return Err(EngineError::corrupt(&manifest_key, 0, "bad delete entry"));
                 }
             }
             state.add_sealed(&schema, segment);
         }
-        remove_orphan_segments(backend.as_ref(), &dir, &manifest)?;
+        remove_orphan_files(backend.as_ref(), &dir, &manifest, &schema)?;
+        let rebuild = index::load_indexes(backend.as_ref(), &dir, &schema, &mut state);
         let wal_dir = format!("{dir}/wal");
         let checkpoint = manifest.checkpoint_lsn;
         let wal = Wal::open(backend.clone(), &wal_dir, checkpoint + 1, &mut |lsn, payload| {
@@ -149,7 +158,10 @@ impl Collection {
             write_lock: Mutex::new(()),
             state: RwLock::new(state),
             stopped: AtomicBool::new(false),
+            queue: queue.clone(),
+            index_write_failures: AtomicU64::new(0),
         })
+        .inspect(|_| queue.push(id, &rebuild))
     }
 
     pub fn id(&self) -> u64 {
@@ -224,14 +236,25 @@ pub(crate) fn segment_key(dir: &str, id: u64) -> String {
     format!("{dir}/segments/{id:020}.qvs")
 }
 
-/// Removes segment files a crash left behind between writing them and the manifest swap.
-fn remove_orphan_segments(
+/// Removes the files of `segments/` that the manifest does not reference: segment files a
+/// crash left between their write and the manifest swap, and index files of segments or
+/// fields that are gone.
+fn remove_orphan_files(
     backend: &dyn Backend,
     dir: &str,
     manifest: &Manifest,
+    schema: &Schema,
 ) -> Result<(), EngineError> {
+    let indexed: Vec<i64> = manifest
+        .indexes
+        .iter()
+        .filter_map(|spec| schema.field(&spec.field).map(|f| f.id.0))
+        .collect();
     for name in backend.list(&format!("{dir}/segments"))? {
-        let live = manifest.segments.iter().any(|s| format!("{:020}.qvs", s.id) == name);
+        let live = manifest.segments.iter().any(|s| {
+            name == format!("{:020}.qvs", s.id)
+                || indexed.iter().any(|field| name == format!("{:020}.{field}.qvi", s.id))
+        });
         if !live {
             backend.remove_file(&format!("{dir}/segments/{name}"))?;
         }

@@ -10,6 +10,7 @@ use quiver_index::{Neighbor, SearchRange, flat_range_search, flat_search, merge_
 use super::Collection;
 use super::state::State;
 use crate::EngineError;
+use crate::index::SearchParams;
 use crate::options::{MAX_QUERY_VECTORS, MAX_TOPK_WINDOW};
 use crate::segment::Segment;
 
@@ -24,6 +25,20 @@ pub struct SegmentView<'a> {
 /// A row predicate evaluated per segment to a mask (`true`: the row passes).
 pub trait RowFilter: Sync {
     fn evaluate(&self, segment: &SegmentView<'_>) -> Result<Vec<bool>, EngineError>;
+}
+
+/// Below this share of passing rows a segment is scanned rather than searched through its
+/// index (Milvus switches at 93% filtered out).
+const MIN_PASS_RATIO_FOR_INDEX: f64 = 0.07;
+
+/// How one search treats one segment.
+struct SegmentPlan {
+    /// The filter's verdict per row, when the request has a filter.
+    filter_mask: Option<Vec<bool>>,
+    /// Estimated share of rows that are visible and pass the filter.
+    pass_ratio: f64,
+    /// Every row passes: no per-row check is needed.
+    all_pass: bool,
 }
 
 /// One result row: its primary key and the requested fields, in the order requested.
@@ -55,6 +70,8 @@ pub struct SearchRequest<'a> {
     /// Fields to return besides the primary key; `*` returns all.
     pub output_fields: &'a [String],
     pub filter: Option<&'a dyn RowFilter>,
+    /// Index search parameters (`ef`).
+    pub params: SearchParams,
     /// Range search (Milvus's `radius` and `range_filter`), bounded by `limit` like Milvus.
     pub range: Option<SearchRange>,
 }
@@ -122,8 +139,12 @@ impl Collection {
             if !partitions.contains(&segment.partition) {
                 continue;
             }
-            let mask = self.mask(segment, req.filter, visible)?;
-            for row in (0..segment.num_rows()).filter(|row| mask[*row]) {
+            let plan = self.plan(segment, req.filter)?;
+            let passes = |row: &usize| {
+                segment.is_visible(*row, visible)
+                    && plan.filter_mask.as_ref().is_none_or(|mask| mask[*row])
+            };
+            for row in (0..segment.num_rows()).filter(passes) {
                 if req.limit.is_some_and(|limit| rows.len() >= limit) {
                     return Ok(rows);
                 }
@@ -175,28 +196,27 @@ impl Collection {
         let visible = self.wal.durable_lsn();
         let state = self.state.read();
         let partitions = self.partition_ids(&state, req.partitions)?;
+        if let Some(spec) =
+            state.indexes.iter().find(|s| Some(&s.field) == self.field_name(field_index))
+            && spec.metric != req.metric
+        {
+            return Err(EngineError::MetricMismatch {
+                field: spec.field.clone(),
+                index: spec.metric,
+                requested: req.metric,
+            });
+        }
         let segments: Vec<&Segment> =
             state.segments.values().filter(|s| partitions.contains(&s.partition)).collect();
-        let masks = segments
-            .iter()
-            .map(|s| self.mask(s, req.filter, visible))
-            .collect::<Result<Vec<_>, _>>()?;
+        let plans =
+            segments.iter().map(|s| self.plan(s, req.filter)).collect::<Result<Vec<_>, _>>()?;
         let k = req.offset + req.limit;
         let mut results = Vec::with_capacity(req.queries.len());
         for query in req.queries {
             let mut lists = Vec::with_capacity(segments.len());
-            for (seg_idx, (segment, mask)) in segments.iter().zip(&masks).enumerate() {
-                let vectors = match &segment.columns[field_index].data {
-                    quiver_core::ColumnData::FloatVector { data, .. } => data.as_slice(),
-                    _ => &[],
-                };
-                let accept = |row: usize| mask[row];
-                let found = match req.range {
-                    None => flat_search(vectors, dim, query, req.metric, k, &accept),
-                    Some(range) => {
-                        flat_range_search(vectors, dim, query, req.metric, k, range, &accept)
-                    }
-                };
+            for (seg_idx, (segment, plan)) in segments.iter().zip(&plans).enumerate() {
+                let found =
+                    self.search_segment(segment, plan, field_index, dim, query, k, req, visible)?;
                 let tagged = found
                     .into_iter()
                     .map(|n| Neighbor { id: ((seg_idx as u64) << 32) | n.id, distance: n.distance })
@@ -219,6 +239,78 @@ impl Collection {
             results.push(hits);
         }
         Ok(results)
+    }
+
+    /// Evaluates the filter on a segment and estimates the share of its rows that pass.
+    fn plan(
+        &self,
+        segment: &Segment,
+        filter: Option<&dyn RowFilter>,
+    ) -> Result<SegmentPlan, EngineError> {
+        let n = segment.num_rows();
+        let filter_mask = match filter {
+            None => None,
+            Some(filter) => {
+                let view =
+                    SegmentView { schema: &self.schema, columns: &segment.columns, num_rows: n };
+                let mask = filter.evaluate(&view)?;
+                if mask.len() != n {
+                    return Err(EngineError::invalid(
+                        "filter",
+                        "mask length differs from the segment",
+                    ));
+                }
+                Some(mask)
+            }
+        };
+        let passing = filter_mask.as_ref().map_or(n, |m| m.iter().filter(|p| **p).count());
+        let live_share = if n == 0 { 0.0 } else { 1.0 - segment.deleted as f64 / n as f64 };
+        let pass_ratio = if n == 0 { 0.0 } else { passing as f64 / n as f64 * live_share };
+        // Sealed rows are all durable, so with no deletion and no filter every row passes.
+        let all_pass = segment.sealed && segment.deleted == 0 && filter_mask.is_none();
+        Ok(SegmentPlan { filter_mask, pass_ratio, all_pass })
+    }
+
+    /// One segment's nearest rows: through its index when it has one and enough rows pass,
+    /// else by scanning the rows that pass (Milvus likewise scans when 93% or more of the
+    /// rows are filtered out, where a graph walk would visit mostly rejected rows).
+    #[allow(clippy::too_many_arguments)]
+    fn search_segment(
+        &self,
+        segment: &Segment,
+        plan: &SegmentPlan,
+        field_index: usize,
+        dim: usize,
+        query: &[f32],
+        k: usize,
+        req: &SearchRequest<'_>,
+        visible: u64,
+    ) -> Result<Vec<Neighbor>, EngineError> {
+        let vectors = match &segment.columns[field_index].data {
+            quiver_core::ColumnData::FloatVector { data, .. } => data.as_slice(),
+            _ => &[],
+        };
+        let accept = |row: usize| {
+            segment.is_visible(row, visible)
+                && plan.filter_mask.as_ref().is_none_or(|mask| mask[row])
+        };
+        if let Some(range) = req.range {
+            return Ok(flat_range_search(vectors, dim, query, req.metric, k, range, &accept));
+        }
+        let index = segment.indexes.get(&field_index);
+        match index {
+            Some(index) if plan.pass_ratio >= MIN_PASS_RATIO_FOR_INDEX => {
+                let accept_id = |row: u32| accept(row as usize);
+                let filter: Option<&dyn Fn(u32) -> bool> =
+                    if plan.all_pass { None } else { Some(&accept_id) };
+                index.search(vectors, query, k, req.params, filter)
+            }
+            Some(_) | None => Ok(flat_search(vectors, dim, query, req.metric, k, &accept)),
+        }
+    }
+
+    fn field_name(&self, index: usize) -> Option<&String> {
+        self.schema.fields().get(index).map(|f| &f.name)
     }
 
     fn vector_field(&self, name: Option<&str>) -> Result<(usize, usize), EngineError> {
@@ -253,30 +345,6 @@ impl Collection {
             return Ok(state.partitions.iter().map(|p| p.id).collect());
         }
         names.iter().map(|name| state.partition_id(name)).collect()
-    }
-
-    /// Rows of the segment that are visible and pass the filter.
-    fn mask(
-        &self,
-        segment: &Segment,
-        filter: Option<&dyn RowFilter>,
-        visible: u64,
-    ) -> Result<Vec<bool>, EngineError> {
-        let mut mask: Vec<bool> =
-            (0..segment.num_rows()).map(|row| segment.is_visible(row, visible)).collect();
-        if let Some(filter) = filter {
-            let view = SegmentView {
-                schema: &self.schema,
-                columns: &segment.columns,
-                num_rows: segment.num_rows(),
-            };
-            let passed = filter.evaluate(&view)?;
-            if passed.len() != mask.len() {
-                return Err(EngineError::invalid("filter", "mask length differs from the segment"));
-            }
-            mask.iter_mut().zip(passed).for_each(|(m, p)| *m &= p);
-        }
-        Ok(mask)
     }
 
     fn resolve_outputs(&self, names: &[String]) -> Result<Vec<Output>, EngineError> {

@@ -16,6 +16,7 @@ use quiver_core::Name;
 use super::state::{RowAddr, State};
 use super::{Collection, DEFAULT_PARTITION, segment_key};
 use crate::EngineError;
+use crate::index::index_key;
 use crate::manifest::{self, PartitionMeta};
 use crate::options::MAX_PARTITIONS;
 use crate::segment::{LIVE, Segment};
@@ -125,10 +126,21 @@ impl Collection {
             // The rotation made every record up to the checkpoint durable.
             state.forget_superseded_through(checkpoint);
         }
+        self.queue.push(self.id, &images.iter().map(|image| image.id).collect::<Vec<_>>());
         self.storage(self.wal.remove_files_through(checkpoint))
     }
 
-    fn write_manifest(
+    /// Removes a segment's file and its index files.
+    fn remove_segment_files(&self, id: u64) -> Result<(), EngineError> {
+        self.storage(self.backend.remove_file(&segment_key(&self.dir, id)))?;
+        for field in self.schema.vector_indexes() {
+            let field_id = self.schema.fields()[field].id.0;
+            self.storage(self.backend.remove_file(&index_key(&self.dir, id, field_id)))?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn write_manifest(
         &self,
         state: &State,
         checkpoint: u64,
@@ -203,9 +215,12 @@ impl Collection {
             }
             state.segments.insert(segment.id, segment);
         }
+        let new_ids: Vec<u64> =
+            state.sealed_ids().into_iter().filter(|id| !removed.contains(id)).collect();
         drop(state);
+        self.queue.push(self.id, &new_ids);
         for id in removed {
-            self.storage(self.backend.remove_file(&segment_key(&self.dir, id)))?;
+            self.remove_segment_files(id)?;
         }
         Ok(stats)
     }
@@ -264,7 +279,7 @@ impl Collection {
         state.growing.remove(&id);
         drop(state);
         for id in dropped {
-            self.storage(self.backend.remove_file(&segment_key(&self.dir, id)))?;
+            self.remove_segment_files(id)?;
         }
         Ok(())
     }
@@ -280,9 +295,11 @@ fn without_purged(old: &Segment, new_id: u64, horizon: u64) -> Result<(Segment, 
         ),
         lsns: Vec::new(),
         deletes: Vec::new(),
+        deleted: 0,
         sealed: true,
         created: old.created,
         bytes: 0,
+        indexes: std::collections::HashMap::new(),
     };
     let mut purged = 0;
     let mut row = 0;
@@ -303,6 +320,7 @@ fn without_purged(old: &Segment, new_id: u64, horizon: u64) -> Result<(Segment, 
         }
         segment.lsns.extend_from_slice(&old.lsns[start..row]);
         segment.deletes.extend_from_slice(&old.deletes[start..row]);
+        segment.deleted += old.deletes[start..row].iter().filter(|lsn| **lsn != LIVE).count();
     }
     Ok((segment, purged))
 }

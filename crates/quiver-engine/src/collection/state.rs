@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use quiver_core::{PkValue, RowBatch, Schema};
 
 use crate::EngineError;
+use crate::index::IndexSpec;
 use crate::manifest::{Manifest, PartitionMeta, SegmentMeta};
 use crate::segment::{LIVE, Segment};
 
@@ -37,6 +38,10 @@ pub(crate) struct State {
     /// they are forgotten once that record is durable.
     superseded_order: VecDeque<(u64, PkValue)>,
     pub(crate) checkpoint_lsn: u64,
+    /// The vector indexes defined on the collection, at most one per field.
+    pub(crate) indexes: Vec<IndexSpec>,
+    /// Index builds that failed, by segment and field position, with the reason.
+    pub(crate) index_failures: HashMap<(u64, usize), String>,
     pub(crate) next_segment_id: u64,
     pub(crate) next_partition_id: i64,
     pub(crate) next_auto_id: i64,
@@ -52,6 +57,8 @@ impl State {
             superseded: HashMap::new(),
             superseded_order: VecDeque::new(),
             checkpoint_lsn: manifest.checkpoint_lsn,
+            indexes: manifest.indexes.clone(),
+            index_failures: HashMap::new(),
             next_segment_id: manifest.next_segment_id,
             next_partition_id: manifest.next_partition_id,
             next_auto_id: manifest.next_auto_id,
@@ -140,12 +147,11 @@ impl State {
         let mut deleted = 0;
         for pk in pks {
             let Some(addr) = self.pk_index.remove(pk) else { continue };
-            if let Some(slot) = self
+            let marked = self
                 .segments
                 .get_mut(&addr.segment)
-                .and_then(|segment| segment.deletes.get_mut(addr.row as usize))
-            {
-                *slot = lsn;
+                .is_some_and(|segment| segment.mark_deleted(addr.row as usize, lsn));
+            if marked {
                 deleted += 1;
                 self.superseded.entry(pk.clone()).or_default().push(addr);
                 self.superseded_order.push_back((lsn, pk.clone()));
@@ -230,6 +236,7 @@ impl State {
             next_auto_id: self.next_auto_id,
             partitions: self.partitions.clone(),
             segments,
+            indexes: self.indexes.clone(),
         }
     }
 

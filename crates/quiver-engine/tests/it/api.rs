@@ -63,6 +63,7 @@ fn search<'a>(queries: &'a [Vec<f32>], limit: usize) -> SearchRequest<'a> {
         partitions: &[],
         output_fields: &[],
         filter: None,
+        params: quiver_engine::SearchParams::default(),
         range: None,
     }
 }

@@ -192,6 +192,7 @@ fn search(collection: &Collection) -> Vec<Vec<Hit>> {
         partitions: &[],
         output_fields: &output,
         filter: None,
+        params: quiver_engine::SearchParams::default(),
         range: None,
     };
     collection.search(&request).expect("search")

@@ -8,7 +8,8 @@
 //!   until reopened, and leaves a store equal to the model of what was acknowledged;
 //! * `model`: random sequences of writes, flushes, compactions, partition changes and reopens
 //!   agree with an in-memory reference model after every step;
-//! * `api`: the embedded API's contract, one behavior per test.
+//! * `api`: the embedded API's contract, one behavior per test;
+//! * `index`: vector indexes built in the background, recall, persistence, rebuild, filters.
 
 // Test helpers unwrap freely: a failure is a test failure with its location.
 #![allow(clippy::unwrap_used)]
@@ -17,5 +18,6 @@ mod api;
 mod corruption;
 mod crash;
 mod faults;
+mod index;
 mod model;
 mod support;

@@ -259,6 +259,7 @@ impl Harness {
             partitions: &[],
             output_fields: &[],
             filter: None,
+            params: quiver_engine::SearchParams::default(),
             range: None,
         };
         let hits = self.collection.search(&req).unwrap().remove(0);

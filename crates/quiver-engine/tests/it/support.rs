@@ -127,6 +127,7 @@ pub(crate) fn dump(collection: &Collection) -> Result<BTreeMap<i64, Stored>, Str
         partitions: &[],
         output_fields: &[],
         filter: None,
+        params: quiver_engine::SearchParams::default(),
         range: None,
     };
     let hits = collection.search(&request).map_err(|e| format!("search failed: {e}"))?;

@@ -89,6 +89,7 @@ impl Kernels {
     }
 
     /// Inner product `Σ a[i] * b[i]`.
+    #[inline]
     pub fn dot(&self, a: &[f32], b: &[f32]) -> f32 {
         debug_assert_eq!(a.len(), b.len(), "dot of slices with different lengths");
         // SAFETY: `self` is one of the statics above, obtained through `all_available`, which
@@ -98,6 +99,7 @@ impl Kernels {
     }
 
     /// Squared Euclidean distance `Σ (a[i] - b[i])²`.
+    #[inline]
     pub fn l2_squared(&self, a: &[f32], b: &[f32]) -> f32 {
         debug_assert_eq!(a.len(), b.len(), "l2_squared of slices with different lengths");
         // SAFETY: as in `dot`: the table was handed out only after its CPU features were
@@ -107,6 +109,7 @@ impl Kernels {
 
     /// `(a · b, b · b)` in one pass over both slices: the two sums a cosine scan needs per
     /// stored row `b` once the query (`a`) norm is known.
+    #[inline]
     pub fn dot_and_norm_squared(&self, a: &[f32], b: &[f32]) -> (f32, f32) {
         debug_assert_eq!(a.len(), b.len(), "dot_and_norm_squared of slices with different lengths");
         // SAFETY: as in `dot`: the table was handed out only after its CPU features were
