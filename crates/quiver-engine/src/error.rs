@@ -20,6 +20,12 @@ pub enum EngineError {
     #[error(transparent)]
     Index(#[from] quiver_index::IndexError),
 
+    #[error("invalid filter: {0}")]
+    Filter(Box<quiver_expr::ExprError>),
+
+    #[error("filter evaluation failed: {0}")]
+    FilterEval(quiver_expr::EvalError),
+
     #[error("field {field:?} has no index")]
     IndexNotFound { field: String },
 

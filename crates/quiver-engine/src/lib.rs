@@ -22,8 +22,8 @@ mod segment;
 mod wal_record;
 
 pub use collection::{
-    Collection, CompactStats, Hit, IndexInfo, QueryRequest, Row, RowFilter, SearchRequest,
-    SegmentView, WriteResult,
+    Collection, CompactStats, ExprFilter, Hit, IndexInfo, QueryRequest, Row, RowFilter,
+    SearchRequest, SegmentView, WriteResult,
 };
 pub use database::Database;
 pub use error::EngineError;
@@ -34,4 +34,5 @@ pub use index::{
 pub use options::{
     MAX_PARTITIONS, MAX_QUERY_VECTORS, MAX_ROWS_PER_WRITE, MAX_TOPK_WINDOW, Options,
 };
+pub use quiver_expr::{Limits as FilterLimits, TemplateValue};
 pub use quiver_index::SearchRange;

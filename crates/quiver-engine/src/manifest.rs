@@ -69,7 +69,7 @@ pub(crate) fn encode(manifest: &Manifest) -> Vec<u8> {
         enc.put_str(&spec.field);
         enc.put_str(&spec.index_name);
         enc.put_str(spec.index_type.as_str());
-        enc.put_str(spec.metric.as_str());
+        enc.put_str(spec.metric.map_or("", |m| m.as_str()));
         let params = spec.params();
         enc.put_len(params.len());
         for (key, value) in &params {

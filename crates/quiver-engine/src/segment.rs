@@ -43,7 +43,7 @@ pub(crate) struct Segment {
     pub(crate) created: Instant,
     /// Approximate bytes of row data (growing segments are sealed by size).
     pub(crate) bytes: usize,
-    /// Built vector indexes by field position (sealed segments only).
+    /// Built indexes (vector and scalar) by field position (sealed segments only).
     pub(crate) indexes: HashMap<usize, Arc<BuiltIndex>>,
 }
 
@@ -68,6 +68,11 @@ impl Segment {
             bytes: 0,
             indexes: HashMap::new(),
         }
+    }
+
+    /// The scalar index of the field at `position`, if built.
+    pub(crate) fn scalar_index(&self, position: usize) -> Option<&quiver_expr::ScalarIndex> {
+        self.indexes.get(&position).and_then(|index| index.as_scalar())
     }
 
     pub(crate) fn num_rows(&self) -> usize {

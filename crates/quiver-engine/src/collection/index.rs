@@ -28,7 +28,8 @@ pub struct IndexInfo {
 }
 
 impl Collection {
-    /// Defines an index on a vector field and queues its build on every sealed segment.
+    /// Defines an index on a field (a vector index on a vector field, INVERTED or STL_SORT on
+    /// a scalar field of a type it supports) and queues its build on every sealed segment.
     /// Creating the same index again is accepted; a different one on the same field is not.
     pub fn create_index(&self, spec: IndexSpec) -> Result<(), EngineError> {
         let Some(field) = self.schema.field(&spec.field) else {
@@ -37,11 +38,23 @@ impl Collection {
                 format!("{:?} is not a field of the collection", spec.field),
             ));
         };
-        if !matches!(field.data_type, DataType::FloatVector { .. }) {
-            return Err(EngineError::invalid(
-                "index field",
-                format!("field {:?} is {}, not a vector", spec.field, field.data_type),
-            ));
+        match spec.scalar_kind() {
+            Some(kind) if !kind.supports(field.data_type.name()) => {
+                return Err(EngineError::invalid(
+                    "index field",
+                    format!(
+                        "field {:?} is {}, which {} does not index",
+                        spec.field, field.data_type, spec.index_type
+                    ),
+                ));
+            }
+            None if !matches!(field.data_type, DataType::FloatVector { .. }) => {
+                return Err(EngineError::invalid(
+                    "index field",
+                    format!("field {:?} is {}, not a vector", spec.field, field.data_type),
+                ));
+            }
+            Some(_) | None => {}
         }
         self.check_writable()?;
         let _manifest = self.manifest_lock.lock();
@@ -152,8 +165,16 @@ impl Collection {
             let Some((spec, columns, rows)) = work else { return };
             let Some(field_index) = self.schema.field_index(&spec.field) else { return };
             let field_id = self.schema.fields()[field_index].id.0;
-            let ColumnData::FloatVector { dim, data } = &columns[field_index].data else { return };
-            let built = match BuiltIndex::build(&spec, data, *dim, threads) {
+            let built = match &columns[field_index].data {
+                _ if spec.scalar_kind().is_some() => {
+                    BuiltIndex::build_scalar(&spec, &columns[field_index])
+                }
+                ColumnData::FloatVector { dim, data } => {
+                    BuiltIndex::build(&spec, data, *dim, threads)
+                }
+                _ => return,
+            };
+            let built = match built {
                 Ok(Some(built)) => built,
                 Ok(None) => return,
                 Err(error) => {
@@ -205,7 +226,12 @@ pub(super) fn load_indexes(
                 continue;
             }
             let field = &schema.fields()[field_index];
-            let DataType::FloatVector { dim } = field.data_type else { continue };
+            // A scalar index needs no dimension.
+            let dim = match field.data_type {
+                DataType::FloatVector { dim } => dim,
+                _ if spec.scalar_kind().is_some() => 0,
+                _ => continue,
+            };
             let key = index_key(dir, segment.id, field.id.0);
             let loaded = backend.read(&key).map_err(EngineError::from).and_then(|bytes| {
                 BuiltIndex::decode(

@@ -6,6 +6,7 @@
 //! fsyncs. Readers see a row only when its record is durable (`lsn <= wal.durable_lsn()`), so
 //! nothing is ever read that a crash could take back.
 
+mod filter;
 mod index;
 mod read;
 mod seal;
@@ -25,6 +26,7 @@ use crate::manifest::{self, Manifest, PartitionMeta};
 use crate::segment::Segment;
 use crate::{EngineError, Options, meta, wal_record};
 
+pub use filter::ExprFilter;
 pub use index::IndexInfo;
 pub use read::{Hit, QueryRequest, Row, RowFilter, SearchRequest, SegmentView};
 pub use seal::CompactStats;

@@ -5,6 +5,7 @@
 //! indexes will plug in per segment beside the brute-force scan.
 
 use quiver_core::{Column, DYNAMIC_FIELD_NAME, DataType, Metric, PkValue, Schema, Value};
+use quiver_expr::ScalarIndex;
 use quiver_index::{Neighbor, SearchRange, flat_range_search, flat_search, merge_topk, to_score};
 
 use super::Collection;
@@ -25,6 +26,18 @@ pub struct SegmentView<'a> {
 /// A row predicate evaluated per segment to a mask (`true`: the row passes).
 pub trait RowFilter: Sync {
     fn evaluate(&self, segment: &SegmentView<'_>) -> Result<Vec<bool>, EngineError>;
+
+    /// [`RowFilter::evaluate`] with the segment's scalar indexes by field position (sealed
+    /// segments only; a growing segment has none), which a filter may use to skip scans. The
+    /// result must be the same as `evaluate`'s.
+    fn evaluate_with_indexes<'i>(
+        &self,
+        segment: &SegmentView<'_>,
+        indexes: &dyn Fn(usize) -> Option<&'i ScalarIndex>,
+    ) -> Result<Vec<bool>, EngineError> {
+        let _ = indexes;
+        self.evaluate(segment)
+    }
 }
 
 /// Below this share of passing rows a segment is scanned rather than searched through its
@@ -124,6 +137,28 @@ impl Collection {
             .sum()
     }
 
+    /// Number of visible rows of `partitions` (all when empty) that pass `filter`.
+    pub(crate) fn count_passing(
+        &self,
+        filter: Option<&dyn RowFilter>,
+        partitions: &[String],
+    ) -> Result<u64, EngineError> {
+        let visible = self.wal.durable_lsn();
+        let state = self.state.read();
+        let partitions = self.partition_ids(&state, partitions)?;
+        let mut count = 0;
+        for segment in state.segments.values().filter(|s| partitions.contains(&s.partition)) {
+            let plan = self.plan(segment, filter)?;
+            count += (0..segment.num_rows())
+                .filter(|row| {
+                    segment.is_visible(*row, visible)
+                        && plan.filter_mask.as_ref().is_none_or(|mask| mask[*row])
+                })
+                .count() as u64;
+        }
+        Ok(count)
+    }
+
     /// The visible rows that pass the filter, in storage order.
     pub fn query(&self, req: &QueryRequest<'_>) -> Result<Vec<Row>, EngineError> {
         if let Some(limit) = req.limit {
@@ -196,13 +231,17 @@ impl Collection {
         let visible = self.wal.durable_lsn();
         let state = self.state.read();
         let partitions = self.partition_ids(&state, req.partitions)?;
-        if let Some(spec) =
-            state.indexes.iter().find(|s| Some(&s.field) == self.field_name(field_index))
-            && spec.metric != req.metric
+        // Only a vector index has a metric; a scalar index is never on the searched field.
+        if let Some((spec, index_metric)) = state
+            .indexes
+            .iter()
+            .filter(|s| Some(&s.field) == self.field_name(field_index))
+            .find_map(|s| s.metric.map(|m| (s, m)))
+            && index_metric != req.metric
         {
             return Err(EngineError::MetricMismatch {
                 field: spec.field.clone(),
-                index: spec.metric,
+                index: index_metric,
                 requested: req.metric,
             });
         }
@@ -253,7 +292,7 @@ impl Collection {
             Some(filter) => {
                 let view =
                     SegmentView { schema: &self.schema, columns: &segment.columns, num_rows: n };
-                let mask = filter.evaluate(&view)?;
+                let mask = filter.evaluate_with_indexes(&view, &|i| segment.scalar_index(i))?;
                 if mask.len() != n {
                     return Err(EngineError::invalid(
                         "filter",

@@ -133,8 +133,10 @@ impl Collection {
     /// Removes a segment's file and its index files.
     fn remove_segment_files(&self, id: u64) -> Result<(), EngineError> {
         self.storage(self.backend.remove_file(&segment_key(&self.dir, id)))?;
-        for field in self.schema.vector_indexes() {
-            let field_id = self.schema.fields()[field].id.0;
+        // Every field may have an index file (vector or scalar); removing a missing file is
+        // not an error.
+        for field in self.schema.fields() {
+            let field_id = field.id.0;
             self.storage(self.backend.remove_file(&index_key(&self.dir, id, field_id)))?;
         }
         Ok(())

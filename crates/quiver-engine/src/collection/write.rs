@@ -2,7 +2,10 @@
 
 use quiver_core::{InsertBatch, PkValue, RowBatch, WriteKind};
 
+use super::read::{RowFilter, SegmentView};
+use super::state::State;
 use super::{Collection, DEFAULT_PARTITION, apply, unix_millis};
+use crate::segment::LIVE;
 use quiver_storage::MAX_RECORD_PAYLOAD;
 
 use crate::EngineError;
@@ -96,24 +99,58 @@ impl Collection {
         if pks.len() > MAX_ROWS_PER_WRITE {
             return Err(EngineError::invalid("delete", "too many primary keys in one call"));
         }
-        let guard = self.write_lock.lock();
-        self.check_writable()?;
-        let existing: Vec<PkValue> = {
-            let state = self.state.read();
+        self.delete_found(|state| {
             let mut seen = std::collections::HashSet::new();
-            pks.iter()
+            Ok(pks
+                .iter()
                 .filter(|pk| state.pk_index.contains_key(*pk) && seen.insert(*pk))
                 .cloned()
-                .collect()
-        };
-        if existing.is_empty() {
+                .collect())
+        })
+    }
+
+    /// Deletes the live rows that pass `filter`, found and logged under the write lock so no
+    /// other write interleaves.
+    pub(crate) fn delete_matching(
+        &self,
+        filter: &dyn RowFilter,
+    ) -> Result<WriteResult, EngineError> {
+        self.delete_found(|state| {
+            let mut pks = Vec::new();
+            for segment in state.segments.values() {
+                let view = SegmentView {
+                    schema: &self.schema,
+                    columns: &segment.columns,
+                    num_rows: segment.num_rows(),
+                };
+                let mask = filter.evaluate_with_indexes(&view, &|i| segment.scalar_index(i))?;
+                let keys = &segment.columns[self.schema.primary_index()].data;
+                let live = (0..segment.num_rows()).filter(|row| segment.deletes[*row] == LIVE);
+                pks.extend(
+                    live.filter(|row| mask.get(*row) == Some(&true)).filter_map(|row| keys.pk(row)),
+                );
+            }
+            Ok(pks)
+        })
+    }
+
+    /// Deletes the keys `find` picks from the latest state (in-flight writes included, as
+    /// they precede this one in the log), logs them as one record, and waits for it.
+    fn delete_found(
+        &self,
+        find: impl FnOnce(&State) -> Result<Vec<PkValue>, EngineError>,
+    ) -> Result<WriteResult, EngineError> {
+        let guard = self.write_lock.lock();
+        self.check_writable()?;
+        let found = find(&self.state.read())?;
+        if found.is_empty() {
             return Ok(WriteResult { pks: Vec::new(), count: 0, lsn: self.wal.durable_lsn() });
         }
-        let count = existing.len() as u64;
-        let lsn = self.log_and_apply(WalOp::Delete { pks: existing.clone() })?;
+        let count = found.len() as u64;
+        let lsn = self.log_and_apply(WalOp::Delete { pks: found.clone() })?;
         drop(guard);
         self.storage(self.wal.wait_durable(lsn))?;
-        Ok(WriteResult { pks: existing, count, lsn })
+        Ok(WriteResult { pks: found, count, lsn })
     }
 
     /// Appends the record to the log (no I/O yet) and applies it to the state. The caller

@@ -1,9 +1,11 @@
-//! A built index of one segment's vector field, its search, and its file
+//! A built index of one segment's field (a vector index, or a scalar index of a scalar
+//! field), a vector index's search, and the file
 //! (`segments/<segment id>.<field id>.qvi`): a block file whose header names the segment, the
 //! field and the spec it was built for, so a stale or foreign file is never used.
 
 use std::cell::RefCell;
 
+use quiver_expr::ScalarIndex;
 use quiver_index::{Hnsw, IvfFlat, IvfScratch, IvfSq8, Neighbor, SearchScratch};
 use quiver_storage::codec::{Decoder, Encoder};
 use quiver_storage::{BlockFile, BlockFileWriter};
@@ -20,6 +22,8 @@ pub(crate) enum BuiltIndex {
     Hnsw(Hnsw),
     IvfFlat(IvfFlat),
     IvfSq8(IvfSq8),
+    /// INVERTED or STL_SORT on a scalar field, used by filters.
+    Scalar(ScalarIndex),
 }
 
 /// Search-time parameters of a request (Milvus's `search_params.params`).
@@ -46,22 +50,38 @@ impl BuiltIndex {
         dim: usize,
         threads: usize,
     ) -> Result<Option<BuiltIndex>, EngineError> {
+        let Some(metric) = spec.metric else { return Ok(None) };
         Ok(match spec.build {
-            BuildParams::Flat => None,
+            BuildParams::Flat | BuildParams::Scalar(_) => None,
             BuildParams::Hnsw(params) => {
-                Some(BuiltIndex::Hnsw(Hnsw::build(vectors, dim, spec.metric, &params, threads)?))
+                Some(BuiltIndex::Hnsw(Hnsw::build(vectors, dim, metric, &params, threads)?))
             }
-            BuildParams::Ivf(params) if spec.index_type == IndexType::IvfSq8 => Some(
-                BuiltIndex::IvfSq8(IvfSq8::build(vectors, dim, spec.metric, &params, threads)?),
-            ),
-            BuildParams::Ivf(params) => Some(BuiltIndex::IvfFlat(IvfFlat::build(
-                vectors,
-                dim,
-                spec.metric,
-                &params,
-                threads,
-            )?)),
+            BuildParams::Ivf(params) if spec.index_type == IndexType::IvfSq8 => {
+                Some(BuiltIndex::IvfSq8(IvfSq8::build(vectors, dim, metric, &params, threads)?))
+            }
+            BuildParams::Ivf(params) => {
+                Some(BuiltIndex::IvfFlat(IvfFlat::build(vectors, dim, metric, &params, threads)?))
+            }
         })
+    }
+
+    /// The scalar index of `spec` over `column`, or `None` for a vector spec.
+    pub(crate) fn build_scalar(
+        spec: &IndexSpec,
+        column: &quiver_core::Column,
+    ) -> Result<Option<BuiltIndex>, EngineError> {
+        let Some(kind) = spec.scalar_kind() else { return Ok(None) };
+        let index = ScalarIndex::build(column, kind).map_err(|e| {
+            EngineError::invalid("index field", format!("field {:?}: {e}", spec.field))
+        })?;
+        Ok(Some(BuiltIndex::Scalar(index)))
+    }
+
+    pub(crate) fn as_scalar(&self) -> Option<&ScalarIndex> {
+        match self {
+            BuiltIndex::Scalar(index) => Some(index),
+            BuiltIndex::Hnsw(_) | BuiltIndex::IvfFlat(_) | BuiltIndex::IvfSq8(_) => None,
+        }
     }
 
     /// The `k` accepted rows closest to `query`, with internal distances.
@@ -93,6 +113,10 @@ impl BuiltIndex {
                     Ok(ivf.search(query, k, nprobe, accept, &mut scratch.borrow_mut())?)
                 })
             }
+            // A scalar index is never on a vector field, so never searched: callers scan.
+            BuiltIndex::Scalar(_) => {
+                Err(EngineError::invalid("index", "a scalar index does not search vectors"))
+            }
         }
     }
 
@@ -107,6 +131,7 @@ impl BuiltIndex {
             BuiltIndex::Hnsw(hnsw) => writer.add_block(&hnsw.to_bytes()),
             BuiltIndex::IvfFlat(ivf) => writer.add_block(&ivf.to_bytes()),
             BuiltIndex::IvfSq8(ivf) => writer.add_block(&ivf.to_bytes()),
+            BuiltIndex::Scalar(index) => writer.add_block(&index.to_bytes()),
         };
         writer.finish()
     }
@@ -143,15 +168,30 @@ impl BuiltIndex {
                 "index file was built for another segment or spec",
             ));
         }
+        let corrupt = |e: String| EngineError::corrupt(path, 0, e);
+        if let BuildParams::Scalar(kind) = spec.build {
+            let index =
+                ScalarIndex::from_bytes(body, n_rows).map_err(|e| corrupt(e.to_string()))?;
+            if index.kind() != kind {
+                return Err(corrupt("index file holds another kind of index".to_owned()));
+            }
+            return Ok(BuiltIndex::Scalar(index));
+        }
+        let Some(metric) = spec.metric else {
+            return Err(corrupt("a vector index without a metric".to_owned()));
+        };
         let loaded = match (spec.build, spec.index_type) {
             (BuildParams::Hnsw(_), _) => {
-                Hnsw::from_bytes(body, n_rows, dim, spec.metric).map(BuiltIndex::Hnsw)
+                Hnsw::from_bytes(body, n_rows, dim, metric).map(BuiltIndex::Hnsw)
             }
             (BuildParams::Ivf(_), IndexType::IvfSq8) => {
-                IvfSq8::from_bytes(body, n_rows, dim, spec.metric).map(BuiltIndex::IvfSq8)
+                IvfSq8::from_bytes(body, n_rows, dim, metric).map(BuiltIndex::IvfSq8)
             }
             (BuildParams::Ivf(_), _) => {
-                IvfFlat::from_bytes(body, n_rows, dim, spec.metric).map(BuiltIndex::IvfFlat)
+                IvfFlat::from_bytes(body, n_rows, dim, metric).map(BuiltIndex::IvfFlat)
+            }
+            (BuildParams::Scalar(_), _) => {
+                return Err(corrupt("a scalar index is loaded above".to_owned()));
             }
             (BuildParams::Flat, _) => {
                 return Err(EngineError::corrupt(path, 0, "a FLAT index has no file"));
@@ -164,7 +204,8 @@ impl BuiltIndex {
 /// A text naming everything about a spec that shapes the built structure.
 fn spec_fingerprint(spec: &IndexSpec) -> String {
     let params: Vec<String> = spec.params().iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{} {} {}", spec.index_type, spec.metric, params.join(","))
+    let metric = spec.metric.map_or("-", |m| m.as_str());
+    format!("{} {metric} {}", spec.index_type, params.join(","))
 }
 
 pub(crate) fn index_key(dir: &str, segment_id: u64, field_id: i64) -> String {

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use quiver_core::Metric;
+use quiver_expr::ScalarIndexKind;
 use quiver_index::{HnswParams, IvfParams};
 
 use crate::EngineError;
@@ -20,7 +21,8 @@ pub const DEFAULT_EF: usize = 64;
 pub const DEFAULT_NLIST: i64 = 128;
 pub const DEFAULT_NPROBE: usize = 8;
 
-/// Milvus's vector index types that Quiver builds.
+/// Milvus's index types that Quiver builds: vector indexes, and the scalar INVERTED and
+/// STL_SORT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IndexType {
     Flat,
@@ -28,6 +30,8 @@ pub enum IndexType {
     IvfFlat,
     IvfSq8,
     AutoIndex,
+    Inverted,
+    StlSort,
 }
 
 impl IndexType {
@@ -38,6 +42,8 @@ impl IndexType {
             IndexType::IvfFlat => "IVF_FLAT",
             IndexType::IvfSq8 => "IVF_SQ8",
             IndexType::AutoIndex => "AUTOINDEX",
+            IndexType::Inverted => "INVERTED",
+            IndexType::StlSort => "STL_SORT",
         }
     }
 
@@ -49,10 +55,13 @@ impl IndexType {
             "IVF_FLAT" => Ok(IndexType::IvfFlat),
             "IVF_SQ8" => Ok(IndexType::IvfSq8),
             "AUTOINDEX" => Ok(IndexType::AutoIndex),
+            "INVERTED" => Ok(IndexType::Inverted),
+            "STL_SORT" => Ok(IndexType::StlSort),
             _ => Err(EngineError::invalid(
                 "index_type",
                 format!(
-                    "{:?} is not supported; use FLAT, HNSW, IVF_FLAT, IVF_SQ8 or AUTOINDEX",
+                    "{:?} is not supported; use FLAT, HNSW, IVF_FLAT, IVF_SQ8, AUTOINDEX, \
+                     INVERTED or STL_SORT",
                     name.chars().take(32).collect::<String>()
                 ),
             )),
@@ -74,21 +83,25 @@ pub enum BuildParams {
     Hnsw(HnswParams),
     /// IVF_FLAT or IVF_SQ8 (the index type says which).
     Ivf(IvfParams),
+    /// A scalar index (INVERTED or STL_SORT) on a scalar field.
+    Scalar(ScalarIndexKind),
 }
 
-/// A validated index on one vector field.
+/// A validated index on one field: a vector index with its metric, or a scalar index.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexSpec {
     pub field: String,
     pub index_name: String,
     pub index_type: IndexType,
-    pub metric: Metric,
+    /// The metric of a vector index; `None` for a scalar index.
+    pub metric: Option<Metric>,
     pub build: BuildParams,
 }
 
 impl IndexSpec {
     /// Builds a spec from what a Milvus client sends. Parameter values are decimal text (as in
-    /// Milvus's `params` map); unknown parameters are refused, naming the ones allowed.
+    /// Milvus's `params` map); unknown parameters are refused, naming the ones allowed. A
+    /// scalar index (INVERTED, STL_SORT) takes no parameters and an empty metric.
     pub fn parse(
         field: &str,
         index_name: &str,
@@ -97,9 +110,20 @@ impl IndexSpec {
         params: &[(String, String)],
     ) -> Result<IndexSpec, EngineError> {
         let index_type = IndexType::parse(index_type)?;
-        let metric: Metric = metric.parse()?;
+        let metric: Option<Metric> = match index_type {
+            IndexType::Inverted | IndexType::StlSort if metric.is_empty() => None,
+            IndexType::Inverted | IndexType::StlSort => {
+                return Err(EngineError::invalid(
+                    "metric_type",
+                    format!("{index_type} is a scalar index and takes no metric"),
+                ));
+            }
+            _ => Some(metric.parse()?),
+        };
         let allowed: &[&str] = match index_type {
-            IndexType::Flat | IndexType::AutoIndex => &[],
+            IndexType::Flat | IndexType::AutoIndex | IndexType::Inverted | IndexType::StlSort => {
+                &[]
+            }
             IndexType::Hnsw => &["M", "efConstruction"],
             IndexType::IvfFlat | IndexType::IvfSq8 => &["nlist"],
         };
@@ -135,6 +159,8 @@ impl IndexSpec {
             IndexType::AutoIndex => {
                 BuildParams::Hnsw(HnswParams::new(AUTOINDEX_M, AUTOINDEX_EF_CONSTRUCTION)?)
             }
+            IndexType::Inverted => BuildParams::Scalar(ScalarIndexKind::Inverted),
+            IndexType::StlSort => BuildParams::Scalar(ScalarIndexKind::StlSort),
         };
         let index_name = if index_name.is_empty() { field } else { index_name };
         Ok(IndexSpec {
@@ -149,7 +175,7 @@ impl IndexSpec {
     /// The build parameters as Milvus's DescribeIndex lists them.
     pub fn params(&self) -> Vec<(String, String)> {
         match self.build {
-            BuildParams::Flat => Vec::new(),
+            BuildParams::Flat | BuildParams::Scalar(_) => Vec::new(),
             BuildParams::Hnsw(p) => vec![
                 ("M".to_owned(), p.m().to_string()),
                 ("efConstruction".to_owned(), p.ef_construction().to_string()),
@@ -158,14 +184,28 @@ impl IndexSpec {
         }
     }
 
+    /// The kind of a scalar index; `None` for a vector index.
+    pub fn scalar_kind(&self) -> Option<ScalarIndexKind> {
+        match self.build {
+            BuildParams::Scalar(kind) => Some(kind),
+            BuildParams::Flat | BuildParams::Hnsw(_) | BuildParams::Ivf(_) => None,
+        }
+    }
+
     /// True when a segment of `rows` rows gets a built structure (not a scan).
     pub(crate) fn builds_for(&self, rows: usize) -> bool {
         match (self.index_type, self.build) {
             (_, BuildParams::Flat) => false,
             (IndexType::AutoIndex, _) => rows >= AUTOINDEX_MIN_ROWS,
-            (IndexType::Flat | IndexType::Hnsw | IndexType::IvfFlat | IndexType::IvfSq8, _) => {
-                rows > 0
-            }
+            (
+                IndexType::Flat
+                | IndexType::Hnsw
+                | IndexType::IvfFlat
+                | IndexType::IvfSq8
+                | IndexType::Inverted
+                | IndexType::StlSort,
+                _,
+            ) => rows > 0,
         }
     }
 }

@@ -9,7 +9,10 @@
 //! * `model`: random sequences of writes, flushes, compactions, partition changes and reopens
 //!   agree with an in-memory reference model after every step;
 //! * `api`: the embedded API's contract, one behavior per test;
-//! * `index`: vector indexes built in the background, recall, persistence, rebuild, filters.
+//! * `index`: vector indexes built in the background, recall, persistence, rebuild, filters;
+//! * `filter`: filter expressions in query, count, search and delete by filter;
+//! * `scalar_index`: INVERTED and STL_SORT indexes: same filter results with and without,
+//!   persistence, rebuild of a damaged file, field types refused.
 
 // Test helpers unwrap freely: a failure is a test failure with its location.
 #![allow(clippy::unwrap_used)]
@@ -18,6 +21,8 @@ mod api;
 mod corruption;
 mod crash;
 mod faults;
+mod filter;
 mod index;
 mod model;
+mod scalar_index;
 mod support;

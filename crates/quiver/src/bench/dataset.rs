@@ -33,6 +33,8 @@ const MAX_GT_K: u64 = 1_000;
 const DEFAULT_GT_K: u64 = 100;
 /// Largest json file read.
 const MAX_JSON_BYTES: u64 = 64 << 10;
+/// Bytes per read when [`read_base`] reads the base vectors whole.
+const READ_BATCH_BYTES: usize = 16 << 20;
 
 /// What `PREFIX.json` describes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,9 +79,7 @@ pub(crate) fn open(prefix: &Path) -> anyhow::Result<Dataset> {
     let shape = parse_shape(&read_json(&json_path)?)
         .with_context(|| format!("invalid {}", json_path.display()))?;
 
-    let base_path = with_suffix(prefix, ".base.f32");
-    let base_bytes = bytes_of(&[shape.n, shape.d, 4]);
-    let file = open_sized(&base_path, base_bytes, &shape, "base vectors")?;
+    let base = open_base(prefix, &shape)?;
 
     let query_path = with_suffix(prefix, ".query.f32");
     let bytes = read_sized(&query_path, bytes_of(&[shape.nq, shape.d, 4]), &shape, "queries")?;
@@ -93,8 +93,26 @@ pub(crate) fn open(prefix: &Path) -> anyhow::Result<Dataset> {
     let ground_truth =
         ids(&bytes, shape.k, shape.n).with_context(|| format!("invalid {}", gt_path.display()))?;
 
-    let base = BaseReader { file, path: base_path, d: shape.d, next_row: 0, rows: shape.n };
     Ok(Dataset { shape, queries, ground_truth, base })
+}
+
+/// Reads every base vector of the dataset at `prefix` (row-major), with the checks of
+/// [`open`] and [`BaseReader::next_batch`]: `shape.n · shape.d · 4` bytes, all finite.
+pub(crate) fn read_base(prefix: &Path, shape: &Shape) -> anyhow::Result<Vec<f32>> {
+    let mut reader = open_base(prefix, shape)?;
+    let mut base = Vec::with_capacity(shape.n * shape.d);
+    let batch_rows = (READ_BATCH_BYTES / (shape.d * 4)).max(1);
+    while let Some(batch) = reader.next_batch(batch_rows)? {
+        base.extend_from_slice(&batch);
+    }
+    Ok(base)
+}
+
+/// Opens `PREFIX.base.f32`, checking its length against `shape`.
+fn open_base(prefix: &Path, shape: &Shape) -> anyhow::Result<BaseReader> {
+    let path = with_suffix(prefix, ".base.f32");
+    let file = open_sized(&path, bytes_of(&[shape.n, shape.d, 4]), shape, "base vectors")?;
+    Ok(BaseReader { file, path, d: shape.d, next_row: 0, rows: shape.n })
 }
 
 impl BaseReader {

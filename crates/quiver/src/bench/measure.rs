@@ -1,9 +1,11 @@
-//! What the benchmark measures: recall@10 against the ground truth, queries per second with
+//! What the benchmark measures: recall@10 against a ground truth, queries per second with
 //! one thread sending one query per call (`qps_1t`, as a server sees a single client) and with
 //! every benchmark thread doing so at once (`qps_all`), each the median of [`REPETITIONS`]
 //! timed passes over all queries, and the process's peak resident memory.
 //!
-//! The searches are given as a closure, so this module knows nothing of the engine.
+//! The searches and the scoring of their results are given as closures, so this module knows
+//! nothing of the engine, and filtered searches (`filtered.rs`) are timed exactly like the
+//! others.
 
 #[cfg(test)]
 mod tests;
@@ -21,6 +23,9 @@ pub(crate) const REPETITIONS: usize = 3;
 /// Searches query `i` and returns the ids of its nearest base rows, nearest first.
 pub(crate) type SearchFn<'a> = dyn Fn(usize) -> anyhow::Result<Vec<i64>> + Sync + 'a;
 
+/// Scores the ids found for every query (in query order) as a recall.
+pub(crate) type RecallFn<'a> = dyn Fn(&[Vec<i64>]) -> anyhow::Result<f64> + 'a;
+
 /// The figures of one search setting.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Measured {
@@ -30,12 +35,12 @@ pub(crate) struct Measured {
 }
 
 /// Runs all `queries` [`REPETITIONS`] times on one thread and as many times on `threads`
-/// threads; recall comes from the first pass.
+/// threads; recall is `recall` of the first pass's results.
 pub(crate) fn measure(
     search: &SearchFn<'_>,
     queries: usize,
-    ground_truth: &[i32],
     threads: usize,
+    recall_of: &RecallFn<'_>,
 ) -> anyhow::Result<Measured> {
     ensure!(queries > 0 && threads > 0, "nothing to measure");
     let mut serial = Vec::with_capacity(REPETITIONS);
@@ -45,7 +50,7 @@ pub(crate) fn measure(
         let found = (0..queries).map(search).collect::<anyhow::Result<Vec<_>>>()?;
         serial.push(per_second(queries, started));
         if recall.is_none() {
-            recall = Some(recall_at_10(&found, ground_truth)?);
+            recall = Some(recall_of(&found)?);
         }
     }
     let mut parallel = Vec::with_capacity(REPETITIONS);
@@ -105,20 +110,26 @@ pub(crate) fn recall_at_10(found: &[Vec<i64>], ground_truth: &[i32]) -> anyhow::
         found.len()
     );
     let k = ground_truth.len() / found.len();
-    let hits: usize = found
+    let total: usize = found
         .iter()
         .zip(ground_truth.chunks_exact(k))
         .map(|(ids, truth)| {
-            let mut truth: Vec<i64> = truth[..RECALL_K].iter().map(|id| i64::from(*id)).collect();
-            truth.sort_unstable();
-            truth.dedup();
-            let mut ids: Vec<i64> = ids.iter().take(RECALL_K).copied().collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids.iter().filter(|id| truth.binary_search(id).is_ok()).count()
+            let truth: Vec<i64> = truth[..RECALL_K].iter().map(|id| i64::from(*id)).collect();
+            hits(ids, &truth)
         })
         .sum();
-    Ok(hits as f64 / (found.len() * RECALL_K) as f64)
+    Ok(total as f64 / (found.len() * RECALL_K) as f64)
+}
+
+/// How many distinct ids among the first [`RECALL_K`] of `found` are in `truth`.
+pub(crate) fn hits(found: &[i64], truth: &[i64]) -> usize {
+    let mut truth = truth.to_vec();
+    truth.sort_unstable();
+    truth.dedup();
+    let mut ids: Vec<i64> = found.iter().take(RECALL_K).copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.iter().filter(|id| truth.binary_search(id).is_ok()).count()
 }
 
 /// The median (the mean of the middle two for an even count); 0 when empty.

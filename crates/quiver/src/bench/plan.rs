@@ -1,16 +1,17 @@
 //! The command's flags, and the plan they make, checked before any file is read: the index's
 //! build parameters as a Milvus client sends them, the search settings to measure (one per
-//! `ef` or `nprobe`) and the thread count.
+//! `ef` or `nprobe`), the filters to measure them under again, and the thread count.
 
 #[cfg(test)]
 mod tests;
 
 use std::path::PathBuf;
 
-use anyhow::ensure;
+use anyhow::{bail, ensure};
 use quiver_engine::SearchParams;
 
 use super::dataset::RECALL_K;
+use super::filtered::{BUCKETS, IdFilter};
 
 /// Most threads accepted by `--threads`.
 const MAX_THREADS: usize = 1024;
@@ -46,7 +47,14 @@ pub(crate) struct BenchArgs {
     /// nlist].
     #[arg(long, value_delimiter = ',')]
     nprobe: Vec<usize>,
-    /// Threads for the index build and for qps_all [default: the available cores].
+    /// After the unfiltered sweep, measure every search setting again under a filter passing
+    /// this share of the rows (`id % 10000 < round(share·10000)`), comma-separated shares in
+    /// (0, 1]. The exact filtered top-10 is computed by scanning the base vectors, which are
+    /// read into memory for it.
+    #[arg(long, value_delimiter = ',', value_name = "SHARES")]
+    filter_pass: Option<Vec<f64>>,
+    /// Threads for the index build, for qps_all and for the filtered ground truth [default:
+    /// the available cores].
     #[arg(long)]
     threads: Option<usize>,
     /// Write a plot of recall@10 against queries/s to this PNG file.
@@ -89,7 +97,9 @@ pub(crate) struct Plan {
     /// The index's parameters as a Milvus client sends them (`M`, `efConstruction`, `nlist`).
     pub(crate) build_params: Vec<(String, String)>,
     pub(crate) sweep: Vec<Setting>,
-    /// Threads for the index build and for `qps_all`.
+    /// The filters under which the sweep is measured again, in the order given.
+    pub(crate) filters: Vec<IdFilter>,
+    /// Threads for the index build, for `qps_all` and for the filtered ground truth.
     pub(crate) threads: usize,
 }
 
@@ -158,8 +168,41 @@ impl Plan {
                 (Vec::new(), vec![exact])
             }
         };
-        Ok(Plan { index: args.index, build_params, sweep, threads })
+        let filters = match &args.filter_pass {
+            None => Vec::new(),
+            Some(shares) => filters(shares)?,
+        };
+        Ok(Plan { index: args.index, build_params, sweep, filters, threads })
     }
+}
+
+/// The filters of `--filter-pass`: at least one, each share in (0, 1] and passing at least one
+/// bucket, no two passing the same rows.
+fn filters(shares: &[f64]) -> anyhow::Result<Vec<IdFilter>> {
+    ensure!(!shares.is_empty(), "--filter-pass needs at least one share");
+    let mut filters: Vec<IdFilter> = Vec::with_capacity(shares.len());
+    for &share in shares {
+        // Also refuses NaN.
+        ensure!(share > 0.0 && share <= 1.0, "--filter-pass values must be in (0, 1], not {share}");
+        let filter = IdFilter::new(share);
+        ensure!(
+            filter.below() > 0,
+            "--filter-pass {share} passes no row: shares below {} round to 0 ids in {BUCKETS}",
+            0.5 / BUCKETS as f64
+        );
+        if let Some(same) = filters.iter().find(|f| f.below() == filter.below()) {
+            if same.pass() == share {
+                bail!("--filter-pass lists {share} twice");
+            }
+            bail!(
+                "--filter-pass {} and {share} pass the same rows (id % {BUCKETS} < {})",
+                same.pass(),
+                filter.below()
+            );
+        }
+        filters.push(filter);
+    }
+    Ok(filters)
 }
 
 /// HNSW's search parameters.

@@ -1,5 +1,5 @@
 //! The steps of `quiver bench`: load the dataset, build the index through the engine, measure
-//! each search setting, and plot.
+//! each search setting, then each again under each filter of `--filter-pass`, and plot.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,11 +7,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail, ensure};
 use quiver_core::{Column, ColumnData, DataType, FieldSpec, InsertBatch, PkValue, SchemaSpec};
-use quiver_engine::{Collection, Database, IndexSpec, Options, SearchParams, SearchRequest};
+use quiver_engine::{
+    Collection, Database, IndexSpec, Options, RowFilter, SearchParams, SearchRequest,
+};
 
 use super::dataset::{Dataset, RECALL_K};
 use super::plan::{BenchArgs, Plan};
-use super::{dataset, measure, plot};
+use super::{bandwidth, dataset, filtered, measure, plot};
 
 /// The collection and its fields.
 const COLLECTION: &str = "bench";
@@ -90,15 +92,29 @@ pub(crate) fn run(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 
     let mut points = Vec::with_capacity(plan.sweep.len());
     for setting in &plan.sweep {
-        let search = |i: usize| search_one(&collection, &data, i, setting.params);
-        let measured = measure::measure(&search, shape.nq, &data.ground_truth, plan.threads)
+        let search = |i: usize| search_one(&collection, &data, i, setting.params, None);
+        let recall_of = |found: &[Vec<i64>]| measure::recall_at_10(found, &data.ground_truth);
+        let measured = measure::measure(&search, shape.nq, plan.threads, &recall_of)
             .with_context(|| format!("search with {}", setting.label))?;
         writeln!(
             out,
             "{} recall@10={:.3} qps_1t={:.0} qps_all={:.0}",
             setting.label, measured.recall, measured.qps_1t, measured.qps_all
         )?;
+        if setting.params == SearchParams::default() && plan.build_params.is_empty() {
+            // FLAT: every query reads every vector once.
+            let scan = measured.qps_1t * (shape.n * shape.d * 4) as f64 / 1e9;
+            let memory = bandwidth::read_gb_per_s();
+            writeln!(
+                out,
+                "flat_scan_gb_s={scan:.1} mem_read_gb_s={memory:.1} share={:.2}",
+                scan / memory
+            )?;
+        }
         points.push(measured);
+    }
+    if !plan.filters.is_empty() {
+        measure_filtered(args, &plan, &collection, &data, out)?;
     }
 
     if let Some(path) = &args.plot {
@@ -192,12 +208,61 @@ fn build_index(collection: &Collection, spec: IndexSpec, rows: usize) -> anyhow:
     }
 }
 
+/// Computes the exact filtered top-10 of every filter of the plan, then measures every search
+/// setting under each filter, writing one line per filter and setting.
+fn measure_filtered(
+    args: &BenchArgs,
+    plan: &Plan,
+    collection: &Collection,
+    data: &Dataset,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let shape = data.shape;
+    let started = Instant::now();
+    // Row i of the file was inserted with id i, so the filter's predicate on the row number
+    // is its predicate on the key.
+    let base = dataset::read_base(&args.data, &shape)?;
+    let mut truths = Vec::with_capacity(plan.filters.len());
+    for filter in &plan.filters {
+        truths.push(filtered::exact_top_10(&base, &shape, &data.queries, filter, plan.threads)?);
+    }
+    // Freed before anything is timed.
+    drop(base);
+    progress(&format!(
+        "computed the exact filtered top-{RECALL_K} for {} filters in {:.1}s",
+        plan.filters.len(),
+        started.elapsed().as_secs_f64()
+    ));
+
+    for (filter, truth) in plan.filters.iter().zip(&truths) {
+        for setting in &plan.sweep {
+            let search = |i: usize| search_one(collection, data, i, setting.params, Some(filter));
+            let recall_of = |found: &[Vec<i64>]| filtered::recall_at_10(found, truth);
+            let measured = measure::measure(&search, shape.nq, plan.threads, &recall_of)
+                .with_context(|| {
+                    format!("search with {} and filter_pass={}", setting.label, filter.pass())
+                })?;
+            writeln!(
+                out,
+                "filter_pass={} {} recall@10={:.3} qps_1t={:.0} qps_all={:.0}",
+                filter.pass(),
+                setting.label,
+                measured.recall,
+                measured.qps_1t,
+                measured.qps_all
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Searches query `i` alone, as a client's one-vector request, and returns the keys found.
 fn search_one(
     collection: &Collection,
     data: &Dataset,
     i: usize,
     params: SearchParams,
+    filter: Option<&dyn RowFilter>,
 ) -> anyhow::Result<Vec<i64>> {
     let request = SearchRequest {
         vector_field: None,
@@ -207,7 +272,7 @@ fn search_one(
         offset: 0,
         partitions: &[],
         output_fields: &[],
-        filter: None,
+        filter,
         params,
         range: None,
     };

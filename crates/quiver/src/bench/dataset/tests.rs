@@ -140,3 +140,20 @@ fn refuses_non_finite_floats_and_foreign_ids() {
     assert!(err.contains("row 250 holds NaN or infinity (at value 0)"), "{err}");
     assert!(err.contains("set.base.f32"), "{err}");
 }
+
+#[test]
+fn read_base_reads_every_base_vector_with_the_same_checks() {
+    let fixture = Fixture::new(300, 8, 20);
+    let shape = open(&fixture.prefix).expect("opens").shape;
+    assert_eq!(read_base(&fixture.prefix, &shape).expect("reads"), fixture.base);
+
+    let mut base = fixture.base.clone();
+    base[299 * 8 + 7] = f32::NAN;
+    fixture.write(".base.f32", &f32_bytes(&base));
+    let err = format!("{:#}", read_base(&fixture.prefix, &shape).expect_err("refused"));
+    assert!(err.contains("row 299 holds NaN or infinity (at value 7)"), "{err}");
+
+    fixture.write(".base.f32", &f32_bytes(&fixture.base[..8]));
+    let err = format!("{:#}", read_base(&fixture.prefix, &shape).expect_err("refused"));
+    assert!(err.contains("set.base.f32 has 32 bytes"), "{err}");
+}

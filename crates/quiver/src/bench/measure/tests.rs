@@ -56,7 +56,8 @@ fn measure_searches_every_query_once_per_pass() {
         Ok((0..10).map(|j| (i * 12 + j) as i64).collect())
     };
     let ground_truth: Vec<i32> = (0..7 * 12).collect();
-    let measured = measure(&search, 7, &ground_truth, 3).expect("measures");
+    let recall_of = |found: &[Vec<i64>]| recall_at_10(found, &ground_truth);
+    let measured = measure(&search, 7, 3, &recall_of).expect("measures");
     assert_eq!(measured.recall, 1.0);
     assert!(measured.qps_1t > 0.0 && measured.qps_all > 0.0);
     for count in &calls {
@@ -70,7 +71,7 @@ fn measure_reports_a_failed_search() {
         anyhow::ensure!(i != 3, "query 3 failed");
         Ok(vec![0; 10])
     };
-    let err = measure(&search, 5, &[0; 50], 2).expect_err("fails");
+    let err = measure(&search, 5, 2, &|found| recall_at_10(found, &[0; 50])).expect_err("fails");
     assert_eq!(err.to_string(), "query 3 failed");
 }
 

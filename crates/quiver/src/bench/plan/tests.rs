@@ -76,3 +76,58 @@ fn unknown_index_types_and_bad_numbers_are_refused_by_the_parser() {
     let argv = ["bench", "--data", "x", "--ef", "16,abc"];
     assert!(TestCli::try_parse_from(argv).is_err());
 }
+
+/// The shares and bucket counts of the plan's filters, or its error.
+#[track_caller]
+fn check_filters(flags: &[&str], expect: &str) {
+    let got = match Plan::new(&args(flags)) {
+        Ok(plan) => {
+            let filters: Vec<String> =
+                plan.filters.iter().map(|f| format!("{}:{}", f.pass(), f.below())).collect();
+            filters.join(" ")
+        }
+        Err(err) => format!("error: {err}"),
+    };
+    assert_eq!(got, expect);
+}
+
+#[test]
+fn filter_pass_makes_one_filter_per_share() {
+    check_filters(&[], "");
+    check_filters(&["--filter-pass", "0.01,0.1,0.5"], "0.01:100 0.1:1000 0.5:5000");
+    check_filters(&["--filter-pass", "1,0.00005,0.12345"], "1:10000 0.00005:1 0.12345:1235");
+    // Repeated flags add up, in order; every index takes them.
+    check_filters(&["--filter-pass", "0.5", "--filter-pass", "0.1"], "0.5:5000 0.1:1000");
+    check_filters(&["--index", "IVF_FLAT", "--filter-pass", "0.2"], "0.2:2000");
+    check_filters(&["--index", "FLAT", "--filter-pass", "0.2"], "0.2:2000");
+}
+
+#[test]
+fn filter_pass_refuses_bad_shares() {
+    let range = "error: --filter-pass values must be in (0, 1], not";
+    check_filters(&["--filter-pass", "0"], &format!("{range} 0"));
+    check_filters(&["--filter-pass", "0.5,1.5"], &format!("{range} 1.5"));
+    check_filters(&["--filter-pass=-0.1"], &format!("{range} -0.1"));
+    check_filters(&["--filter-pass", "NaN"], &format!("{range} NaN"));
+    check_filters(&["--filter-pass", "inf"], &format!("{range} inf"));
+    check_filters(
+        &["--filter-pass", "0.00004"],
+        "error: --filter-pass 0.00004 passes no row: shares below 0.00005 round to 0 ids in 10000",
+    );
+    check_filters(&["--filter-pass", "0.1,0.5,0.1"], "error: --filter-pass lists 0.1 twice");
+    check_filters(
+        &["--filter-pass", "0.1,0.10001"],
+        "error: --filter-pass 0.1 and 0.10001 pass the same rows (id % 10000 < 1000)",
+    );
+    // The parser refuses an empty list, an empty share in one, and a share not a number.
+    for bad in ["", ",", "0.1,", "0.1,,0.5", "0.1,half"] {
+        let argv = ["bench", "--data", "x", "--filter-pass", bad];
+        assert!(TestCli::try_parse_from(argv).is_err(), "{bad:?} is refused");
+    }
+    let argv = ["bench", "--data", "x", "--filter-pass"];
+    assert!(TestCli::try_parse_from(argv).is_err(), "a value is required");
+    assert_eq!(
+        filters(&[]).expect_err("refused").to_string(),
+        "--filter-pass needs at least one share"
+    );
+}
