@@ -16,7 +16,7 @@ mod graph;
 mod heap;
 mod index;
 mod params;
-mod prefetch;
+pub(crate) mod prefetch;
 mod rng;
 mod search;
 mod serialize;
