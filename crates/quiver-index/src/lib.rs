@@ -20,6 +20,7 @@ mod flat;
 pub mod hnsw;
 pub mod ivf;
 mod range;
+mod stored;
 #[cfg(test)]
 mod testing;
 mod topk;

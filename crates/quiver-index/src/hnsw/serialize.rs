@@ -32,6 +32,7 @@ mod tests;
 use quiver_core::Metric;
 
 use crate::error::IndexError;
+use crate::stored::{Reader, check_stored_shape, corrupt, metric_code, metric_from_code, put_u32};
 
 use super::build::Entry;
 use super::graph::Graph;
@@ -86,7 +87,7 @@ impl Hnsw {
         dim: usize,
         metric: Metric,
     ) -> Result<Hnsw, IndexError> {
-        let mut reader = Reader { bytes, pos: 0 };
+        let mut reader = Reader::new(bytes);
         if reader.take(8)? != MAGIC {
             return Err(corrupt(0, "not an HNSW index (bad magic)"));
         }
@@ -97,35 +98,12 @@ impl Hnsw {
                 supported: FORMAT_VERSION,
             });
         }
-        let stored_metric = match reader.u32()? {
-            0 => Metric::L2,
-            1 => Metric::Ip,
-            2 => Metric::Cosine,
-            _ => return Err(corrupt(12, "unknown metric code")),
+        let Some(stored_metric) = metric_from_code(reader.u32()?) else {
+            return Err(corrupt(12, "unknown metric code"));
         };
-        if stored_metric != metric {
-            return Err(IndexError::StoredMismatch {
-                field: "metric",
-                expected: u64::from(metric_code(metric)),
-                stored: u64::from(metric_code(stored_metric)),
-            });
-        }
         let stored_rows = reader.u64()?;
-        if stored_rows != n_rows as u64 {
-            return Err(IndexError::StoredMismatch {
-                field: "rows",
-                expected: n_rows as u64,
-                stored: stored_rows,
-            });
-        }
         let stored_dim = reader.u32()?;
-        if u64::from(stored_dim) != dim as u64 {
-            return Err(IndexError::StoredMismatch {
-                field: "dim",
-                expected: dim as u64,
-                stored: u64::from(stored_dim),
-            });
-        }
+        check_stored_shape((metric, n_rows, dim), (stored_metric, stored_rows, stored_dim))?;
         if dim == 0 {
             return Err(corrupt(24, "dimension 0"));
         }
@@ -156,7 +134,7 @@ impl Hnsw {
         };
 
         // Everything else has a size fixed by the levels: check it before allocating.
-        let levels_at = reader.pos;
+        let levels_at = reader.pos();
         let levels = reader.take(n)?;
         for (node, &level) in levels.iter().enumerate() {
             if usize::from(level) > max_level {
@@ -186,14 +164,14 @@ impl Hnsw {
             return Err(corrupt(levels_at, "sizes overflow"));
         };
         if reader.remaining() != expected {
-            return Err(corrupt(reader.pos, "length does not match the header"));
+            return Err(corrupt(reader.pos(), "length does not match the header"));
         }
 
-        let level0_at = reader.pos;
+        let level0_at = reader.pos();
         let level0 = reader.u32s(level0_len)?;
-        let upper_at = reader.pos;
+        let upper_at = reader.pos();
         let upper = reader.u32s(upper_len)?;
-        let norms_at = reader.pos;
+        let norms_at = reader.pos();
         let inv_norms: Vec<f32> = reader.u32s(norms_len)?.into_iter().map(f32::from_bits).collect();
         if let Some(i) = inv_norms.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
             return Err(corrupt(norms_at + 4 * i, "inverse norm not finite and non-negative"));
@@ -238,59 +216,4 @@ fn validate_lists(graph: &Graph<u32>, level0_at: usize, upper_at: usize) -> Resu
         }
     }
     Ok(())
-}
-
-fn metric_code(metric: Metric) -> u32 {
-    match metric {
-        Metric::L2 => 0,
-        Metric::Ip => 1,
-        Metric::Cosine => 2,
-    }
-}
-
-fn put_u32(out: &mut Vec<u8>, value: u32) {
-    out.extend_from_slice(&value.to_le_bytes());
-}
-
-fn corrupt(offset: usize, reason: &'static str) -> IndexError {
-    IndexError::Corrupt { offset, reason }
-}
-
-/// A cursor that never reads past the end.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn remaining(&self) -> usize {
-        self.bytes.len() - self.pos
-    }
-
-    fn take(&mut self, len: usize) -> Result<&'a [u8], IndexError> {
-        if len > self.remaining() {
-            return Err(corrupt(self.pos, "truncated"));
-        }
-        let taken = &self.bytes[self.pos..self.pos + len];
-        self.pos += len;
-        Ok(taken)
-    }
-
-    fn u32(&mut self) -> Result<u32, IndexError> {
-        let bytes = self.take(4)?;
-        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-    }
-
-    fn u64(&mut self) -> Result<u64, IndexError> {
-        let (low, high) = (self.u32()?, self.u32()?);
-        Ok(u64::from(low) | (u64::from(high) << 32))
-    }
-
-    /// `count` little-endian `u32`s; the caller checked they are all there, and `take` checks
-    /// again before anything is allocated.
-    fn u32s(&mut self, count: usize) -> Result<Vec<u32>, IndexError> {
-        let len = count.checked_mul(4).ok_or_else(|| corrupt(self.pos, "size overflow"))?;
-        let bytes = self.take(len)?;
-        Ok(bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-    }
 }

@@ -27,9 +27,9 @@ use crate::distance::PreparedQuery;
 use crate::error::IndexError;
 use crate::topk::{Neighbor, TopK};
 
-use super::codec::{Reader, corrupt, put_f32s};
 use super::params::IvfParams;
 use super::partition::{IvfScratch, Partition};
+use crate::stored::{Reader, corrupt, put_f32s};
 
 const MAGIC: [u8; 8] = *b"QVIVFFLT";
 

@@ -11,10 +11,9 @@
 //! Layout: `params` (validated parameters), `kmeans` (training), `coarse` (centroids: assigning
 //! rows, ranking lists), `lists` (row ids per list), `partition` (what both indexes share: the
 //! search driver, the scratch and the common stored format), `flat` and `sq8` (the indexes),
-//! `quantizer` (the 8-bit codes), `codec` (bounded little-endian reading).
+//! `quantizer` (the 8-bit codes); bounded reading and writing is the crate's `stored` module.
 
 mod coarse;
-mod codec;
 #[cfg(test)]
 mod fixtures;
 mod flat;

@@ -42,10 +42,12 @@ use crate::error::IndexError;
 use crate::topk::{Neighbor, TopK};
 
 use super::coarse::Coarse;
-use super::codec::{Reader, corrupt, metric_code, metric_from_code, put_f32s, put_u32, put_u64};
 use super::lists::{Lists, ListsError};
 use super::params::{IvfParams, MAX_DIM, MAX_NLIST, check_nprobe};
 use crate::error::{check_range, to_i64};
+use crate::stored::{
+    Reader, check_stored_shape, corrupt, metric_code, metric_from_code, put_f32s, put_u32, put_u64,
+};
 
 /// The format version written and the only one read.
 pub const FORMAT_VERSION: u32 = 1;
@@ -216,29 +218,9 @@ impl Partition {
         let Some(stored_metric) = metric_from_code(reader.u32()?) else {
             return Err(corrupt(12, "unknown metric code"));
         };
-        if stored_metric != metric {
-            return Err(IndexError::StoredMismatch {
-                field: "metric",
-                expected: u64::from(metric_code(metric)),
-                stored: u64::from(metric_code(stored_metric)),
-            });
-        }
         let stored_rows = reader.u64()?;
-        if stored_rows != n_rows as u64 {
-            return Err(IndexError::StoredMismatch {
-                field: "rows",
-                expected: n_rows as u64,
-                stored: stored_rows,
-            });
-        }
         let stored_dim = reader.u32()?;
-        if u64::from(stored_dim) != dim as u64 {
-            return Err(IndexError::StoredMismatch {
-                field: "dim",
-                expected: dim as u64,
-                stored: u64::from(stored_dim),
-            });
-        }
+        check_stored_shape((metric, n_rows, dim), (stored_metric, stored_rows, stored_dim))?;
         if !(1..=MAX_DIM).contains(&dim) {
             return Err(corrupt(24, "dimension out of range"));
         }

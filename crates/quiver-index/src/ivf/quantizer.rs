@@ -24,7 +24,7 @@ use quiver_core::Metric;
 use crate::distance::kernels;
 use crate::error::IndexError;
 
-use super::codec::{Reader, corrupt, put_f32s};
+use crate::stored::{Reader, corrupt, put_f32s};
 
 /// The largest step: `255 · MAX_STEP` is below `f32::MAX`.
 const MAX_STEP: f64 = f32::MAX as f64 / 256.0;

@@ -28,11 +28,11 @@ use crate::distance::kernels;
 use crate::error::IndexError;
 use crate::topk::{Neighbor, TopK};
 
-use super::codec::{Reader, corrupt};
 use super::kmeans::inverse_norm;
 use super::params::IvfParams;
 use super::partition::{IvfScratch, Partition};
 use super::quantizer::{Quantizer, widen};
+use crate::stored::{Reader, corrupt};
 
 const MAGIC: [u8; 8] = *b"QVIVFSQ8";
 

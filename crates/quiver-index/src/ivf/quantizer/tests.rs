@@ -1,6 +1,6 @@
 use super::Quantizer;
-use crate::ivf::codec::Reader;
 use crate::ivf::fixtures::clustered;
+use crate::stored::Reader;
 
 fn round_trip(quantizer: &Quantizer, row: &[f32]) -> Vec<f32> {
     let mut code = vec![0u8; row.len()];

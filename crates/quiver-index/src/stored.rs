@@ -1,5 +1,7 @@
-//! Little-endian reading and writing for the stored IVF formats: a cursor that never reads
-//! past the end and never allocates more than the bytes it has already checked are there.
+//! Little-endian reading and writing for the stored index formats (HNSW, IVF): a cursor that
+//! never reads past the end and never allocates more than the bytes it has already checked
+//! are there, the metric codes, and the check that a stored index describes the segment it
+//! is loaded for.
 
 use quiver_core::Metric;
 
@@ -38,6 +40,28 @@ pub(crate) fn metric_from_code(code: u32) -> Option<Metric> {
 
 pub(crate) fn corrupt(offset: usize, reason: &'static str) -> IndexError {
     IndexError::Corrupt { offset, reason }
+}
+
+/// Checks the metric, row count and dimension a stored index records against those of the
+/// segment it is loaded for.
+pub(crate) fn check_stored_shape(
+    (metric, n_rows, dim): (Metric, usize, usize),
+    (stored_metric, stored_rows, stored_dim): (Metric, u64, u32),
+) -> Result<(), IndexError> {
+    let mismatch = |field, expected: u64, stored: u64| {
+        Err(IndexError::StoredMismatch { field, expected, stored })
+    };
+    if stored_metric != metric {
+        let (expected, stored) = (metric_code(metric), metric_code(stored_metric));
+        return mismatch("metric", u64::from(expected), u64::from(stored));
+    }
+    if stored_rows != n_rows as u64 {
+        return mismatch("rows", n_rows as u64, stored_rows);
+    }
+    if u64::from(stored_dim) != dim as u64 {
+        return mismatch("dim", dim as u64, u64::from(stored_dim));
+    }
+    Ok(())
 }
 
 /// A cursor over stored bytes.
