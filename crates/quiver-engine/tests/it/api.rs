@@ -14,7 +14,7 @@ use quiver_engine::{
 };
 use serde_json::json;
 
-use crate::support::reopen;
+use crate::support::{int_key, reopen};
 
 fn options() -> Options {
     Options { maintenance_interval: None, ..Options::default() }
@@ -69,12 +69,7 @@ fn search<'a>(queries: &'a [Vec<f32>], limit: usize) -> SearchRequest<'a> {
 }
 
 fn ids(hits: &[quiver_engine::Hit]) -> Vec<i64> {
-    hits.iter()
-        .map(|h| match h.row.pk {
-            PkValue::Int64(id) => id,
-            PkValue::VarChar(_) => panic!("int keys"),
-        })
-        .collect()
+    hits.iter().map(|h| int_key(&h.row.pk)).collect()
 }
 
 #[test]
@@ -274,14 +269,7 @@ fn auto_id_assigns_unique_increasing_keys_across_reopen() {
     let c = db.collection("default", "c").unwrap();
     let batch = batch_from_json_rows(c.schema(), &json_rows(2)).unwrap();
     let second = c.insert(None, batch).unwrap().pks;
-    let keys: Vec<i64> = first
-        .iter()
-        .chain(&second)
-        .map(|pk| match pk {
-            PkValue::Int64(v) => *v,
-            PkValue::VarChar(_) => panic!("int keys"),
-        })
-        .collect();
+    let keys: Vec<i64> = first.iter().chain(&second).map(int_key).collect();
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
     assert_eq!(c.count(), 5);
 }
@@ -334,15 +322,8 @@ fn a_row_filter_restricts_search_and_query() {
         offset: 10,
         limit: Some(5),
     };
-    let rows: Vec<i64> = c
-        .query(&req)
-        .unwrap()
-        .iter()
-        .map(|r| match r.pk {
-            PkValue::Int64(v) => v,
-            PkValue::VarChar(_) => panic!("int keys"),
-        })
-        .collect();
+    let rows: Vec<i64> =
+        c.query(&req).unwrap().iter().map(|r| crate::support::int_key(&r.pk)).collect();
     assert_eq!(rows, vec![103, 113]);
 }
 

@@ -55,15 +55,8 @@ fn ids(c: &Collection, text: &str, params: &HashMap<String, TemplateValue>) -> V
         offset: 0,
         limit: None,
     };
-    let mut ids: Vec<i64> = c
-        .query(&req)
-        .unwrap()
-        .into_iter()
-        .map(|row| match row.pk {
-            PkValue::Int64(v) => v,
-            PkValue::VarChar(_) => panic!("int keys"),
-        })
-        .collect();
+    let mut ids: Vec<i64> =
+        c.query(&req).unwrap().into_iter().map(|row| crate::support::int_key(&row.pk)).collect();
     ids.sort_unstable();
     ids
 }

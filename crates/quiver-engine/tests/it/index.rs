@@ -3,7 +3,6 @@
 //! rebuilt when their file is damaged, honoring deletes and filters, and checked parameters.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use quiver_core::{
     Column, ColumnData, DataType, FieldSpec, InsertBatch, Metric, PkValue, SchemaSpec,
@@ -13,7 +12,7 @@ use quiver_engine::{
     SegmentView,
 };
 
-use crate::support::reopen;
+use crate::support::{reopen, wait_for_indexes};
 
 const DIM: usize = 32;
 const ROWS: usize = 20_000;
@@ -89,21 +88,13 @@ fn hnsw(metric: &str) -> IndexSpec {
     IndexSpec::parse("v", "", "HNSW", metric, &params).unwrap()
 }
 
-fn wait_for_index(c: &Collection) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while c.indexes().iter().any(|info| info.pending_rows > 0) {
-        assert!(Instant::now() < deadline, "index build did not finish: {:?}", c.indexes());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A collection of ROWS rows in one sealed segment, indexed.
 fn indexed(db: &Database, name: &str, metric: &str) -> Arc<Collection> {
     let c = db.create_collection("default", name, spec()).unwrap();
     insert(&c, 0, &vectors(ROWS, 1));
     c.flush().unwrap();
     c.create_index(hnsw(metric)).unwrap();
-    wait_for_index(&c);
+    wait_for_indexes(&c);
     c
 }
 
@@ -127,12 +118,7 @@ fn queries(n: usize) -> Vec<Vec<f32>> {
 }
 
 fn keys(hits: &[quiver_engine::Hit]) -> Vec<i64> {
-    hits.iter()
-        .map(|h| match h.row.pk {
-            PkValue::Int64(v) => v,
-            PkValue::VarChar(_) => panic!("int keys"),
-        })
-        .collect()
+    hits.iter().map(|h| crate::support::int_key(&h.row.pk)).collect()
 }
 
 /// Exact results through a collection without index over the same rows.
@@ -219,7 +205,7 @@ fn a_corrupt_index_file_is_rebuilt_and_the_collection_keeps_serving() {
     let c = db.collection("default", "c").unwrap();
     // Searchable at once (scanned until the index is rebuilt), then rebuilt in the background.
     let exact_results = c.search(&request(&qs, Metric::L2, 10)).unwrap();
-    wait_for_index(&c);
+    wait_for_indexes(&c);
     let rebuilt = std::fs::read(&index_file).unwrap();
     assert_ne!(rebuilt, bytes, "the damaged file was replaced");
     let r = recall(&c.search(&request(&qs, Metric::L2, 10)).unwrap(), &exact_results);
@@ -309,7 +295,7 @@ fn index_definitions_are_checked() {
     let small_ef = SearchParams { ef: Some(5), nprobe: None };
     insert(&c, 0, &vectors(100, 3));
     c.flush().unwrap();
-    wait_for_index(&c);
+    wait_for_indexes(&c);
     let err = c
         .search(&SearchRequest { params: small_ef, ..request(&q, Metric::L2, 10) })
         .unwrap_err()
@@ -332,7 +318,7 @@ fn autoindex_scans_small_segments_and_indexes_large_ones() {
     assert_eq!((info.indexed_rows, info.pending_rows), (500, 0), "small segment: no build");
     insert(&c, 500, &vectors(ROWS, 6));
     c.flush().unwrap();
-    wait_for_index(&c);
+    wait_for_indexes(&c);
     let files = std::fs::read_dir(dir.path().join("collections/1/segments"))
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "qvi"))
@@ -356,7 +342,7 @@ fn ivf_recall_at_an_eighth_of_the_lists_and_reload() {
             c.flush().unwrap();
             let nlist = [("nlist".to_owned(), "64".to_owned())];
             c.create_index(IndexSpec::parse("v", "", index_type, "L2", &nlist).unwrap()).unwrap();
-            wait_for_index(&c);
+            wait_for_indexes(&c);
             let eighth = SearchParams { ef: None, nprobe: Some(8) };
             let got = c.search(&SearchRequest { params: eighth, ..request(&qs, Metric::L2, 10) });
             let got = got.unwrap();

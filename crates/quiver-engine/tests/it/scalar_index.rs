@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use quiver_core::{DataType, FieldSpec, PkValue, SchemaSpec, batch_from_json_rows};
+use quiver_core::{DataType, FieldSpec, SchemaSpec, batch_from_json_rows};
 use quiver_engine::{Collection, Database, FilterLimits, IndexSpec, Options, QueryRequest};
 use serde_json::json;
 
-use crate::support::reopen;
+use crate::support::{reopen, wait_for_indexes};
 
 const ROWS: i64 = 3000;
 const SEALED: i64 = 2000;
@@ -92,14 +92,6 @@ fn create_indexes(c: &Collection) {
     c.create_index(scalar("score", "STL_SORT")).unwrap();
 }
 
-fn wait_for_indexes(c: &Collection) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while c.indexes().iter().any(|info| info.pending_rows > 0) {
-        assert!(Instant::now() < deadline, "index build did not finish: {:?}", c.indexes());
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Per filter: the matching ids and the count.
 fn results(c: &Collection) -> Vec<(Vec<i64>, u64)> {
     FILTERS
@@ -117,10 +109,7 @@ fn results(c: &Collection) -> Vec<(Vec<i64>, u64)> {
                 .query(&req)
                 .unwrap()
                 .into_iter()
-                .map(|row| match row.pk {
-                    PkValue::Int64(v) => v,
-                    PkValue::VarChar(_) => panic!("int keys"),
-                })
+                .map(|row| crate::support::int_key(&row.pk))
                 .collect();
             (ids, c.count_matching(&filter, &[]).unwrap())
         })

@@ -187,3 +187,24 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The key of a collection with an Int64 primary key.
+pub(crate) fn int_key(pk: &quiver_core::PkValue) -> i64 {
+    match pk {
+        quiver_core::PkValue::Int64(v) => *v,
+        quiver_core::PkValue::VarChar(_) => panic!("the collection has Int64 keys"),
+    }
+}
+
+/// Waits until no sealed segment waits for an index build (two minutes at most).
+pub(crate) fn wait_for_indexes(c: &quiver_engine::Collection) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while c.indexes().iter().any(|info| info.pending_rows > 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "index build did not finish: {:?}",
+            c.indexes()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
