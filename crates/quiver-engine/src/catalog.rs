@@ -1,5 +1,6 @@
-//! The catalog (`catalog.qvc`): databases and the names of their collections. It is the one
-//! source of truth for names; it is small, changes only on DDL, and is replaced atomically.
+//! The catalog (`catalog.qvc`): databases, the names of their collections and aliases, and
+//! each collection's load state and properties. It is the one source of truth for names; it
+//! is small, changes only on DDL, and is replaced atomically.
 
 use quiver_storage::codec::{CodecError, Decoder, Encoder};
 use quiver_storage::{BlockFile, BlockFileWriter};
@@ -7,13 +8,20 @@ use quiver_storage::{BlockFile, BlockFileWriter};
 use crate::EngineError;
 
 const KIND: [u8; 8] = *b"QVCATLOG";
-const VERSION: u32 = 1;
+/// Version 2 added aliases, load state, properties and creation time (version 1 was never
+/// released).
+const VERSION: u32 = 2;
 pub(crate) const CATALOG_KEY: &str = "catalog.qvc";
 pub(crate) const DEFAULT_DATABASE: &str = "default";
 /// Most databases (Milvus `rootCoord.maxDatabaseNum`).
 pub(crate) const MAX_DATABASES: usize = 64;
 /// Most collections per database (Milvus's limit).
 pub(crate) const MAX_COLLECTIONS: usize = 65_536;
+/// Most aliases per database.
+pub(crate) const MAX_ALIASES: usize = 65_536;
+/// Most properties per collection, and the longest key and value.
+pub(crate) const MAX_PROPERTIES: usize = 64;
+pub(crate) const MAX_PROPERTY_LEN: usize = 4096;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct DatabaseEntry {
@@ -26,6 +34,20 @@ pub(crate) struct CollectionEntry {
     pub(crate) id: u64,
     pub(crate) database: u64,
     pub(crate) name: String,
+    /// Milliseconds since the Unix epoch.
+    pub(crate) created_ms: u64,
+    /// Milvus's load state: searches and queries of a released collection are refused.
+    pub(crate) loaded: bool,
+    /// Collection properties (Milvus `properties`), sorted by key.
+    pub(crate) properties: Vec<(String, String)>,
+}
+
+/// Another name of a collection in the same database.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct AliasEntry {
+    pub(crate) database: u64,
+    pub(crate) name: String,
+    pub(crate) collection: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +56,7 @@ pub(crate) struct Catalog {
     pub(crate) next_collection_id: u64,
     pub(crate) databases: Vec<DatabaseEntry>,
     pub(crate) collections: Vec<CollectionEntry>,
+    pub(crate) aliases: Vec<AliasEntry>,
 }
 
 impl Catalog {
@@ -44,6 +67,7 @@ impl Catalog {
             next_collection_id: 1,
             databases: vec![DatabaseEntry { id: 1, name: DEFAULT_DATABASE.to_owned() }],
             collections: Vec::new(),
+            aliases: Vec::new(),
         }
     }
 
@@ -54,6 +78,7 @@ impl Catalog {
             .ok_or_else(|| EngineError::DatabaseNotFound { name: name.to_owned() })
     }
 
+    /// The collection called `name` in `database`, by its name only.
     pub(crate) fn collection(
         &self,
         database: &str,
@@ -63,6 +88,23 @@ impl Catalog {
         self.collections.iter().find(|c| c.database == db.id && c.name == name).ok_or_else(|| {
             EngineError::CollectionNotFound { database: database.to_owned(), name: name.to_owned() }
         })
+    }
+
+    /// The collection called `name` in `database`, by its name or one of its aliases.
+    pub(crate) fn resolve(&self, database: &str, name: &str) -> Result<&CollectionEntry, EngineError> {
+        let db = self.database(database)?.id;
+        let id = match self.aliases.iter().find(|a| a.database == db && a.name == name) {
+            Some(alias) => alias.collection,
+            None => return self.collection(database, name),
+        };
+        self.collections.iter().find(|c| c.id == id).ok_or_else(|| EngineError::CollectionNotFound {
+            database: database.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    pub(crate) fn alias(&self, db: u64, name: &str) -> Option<&AliasEntry> {
+        self.aliases.iter().find(|a| a.database == db && a.name == name)
     }
 }
 
@@ -80,6 +122,19 @@ pub(crate) fn encode(catalog: &Catalog) -> Vec<u8> {
         enc.put_u64(c.id);
         enc.put_u64(c.database);
         enc.put_str(&c.name);
+        enc.put_u64(c.created_ms);
+        enc.put_bool(c.loaded);
+        enc.put_len(c.properties.len());
+        for (key, value) in &c.properties {
+            enc.put_str(key);
+            enc.put_str(value);
+        }
+    }
+    enc.put_len(catalog.aliases.len());
+    for a in &catalog.aliases {
+        enc.put_u64(a.database);
+        enc.put_str(&a.name);
+        enc.put_u64(a.collection);
     }
     let mut writer = BlockFileWriter::new(KIND, VERSION);
     writer.add_block(&enc.into_bytes());
@@ -109,8 +164,24 @@ fn decode_body(dec: &mut Decoder<'_>) -> Result<Catalog, CodecError> {
     for _ in 0..n_collections {
         let id = dec.get_u64()?;
         let database = dec.get_u64()?;
-        collections.push(CollectionEntry { id, database, name: dec.get_str(max_name)?.to_owned() });
+        let name = dec.get_str(max_name)?.to_owned();
+        let created_ms = dec.get_u64()?;
+        let loaded = dec.get_bool()?;
+        let n_properties = dec.get_len(MAX_PROPERTIES as u64)?;
+        let mut properties = Vec::with_capacity(n_properties);
+        for _ in 0..n_properties {
+            let key = dec.get_str(MAX_PROPERTY_LEN as u64)?.to_owned();
+            properties.push((key, dec.get_str(MAX_PROPERTY_LEN as u64)?.to_owned()));
+        }
+        collections.push(CollectionEntry { id, database, name, created_ms, loaded, properties });
+    }
+    let n_aliases = dec.get_len((MAX_ALIASES * MAX_DATABASES) as u64)?;
+    let mut aliases = Vec::with_capacity(n_aliases.min(dec.remaining() / 17));
+    for _ in 0..n_aliases {
+        let database = dec.get_u64()?;
+        let name = dec.get_str(max_name)?.to_owned();
+        aliases.push(AliasEntry { database, name, collection: dec.get_u64()? });
     }
     dec.finish()?;
-    Ok(Catalog { next_database_id, next_collection_id, databases, collections })
+    Ok(Catalog { next_database_id, next_collection_id, databases, collections, aliases })
 }

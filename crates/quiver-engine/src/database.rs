@@ -16,8 +16,8 @@ use quiver_core::{Name, NameKind, Schema, SchemaSpec};
 use quiver_storage::{Backend, LocalBackend};
 
 use crate::catalog::{
-    self, CATALOG_KEY, Catalog, CollectionEntry, DEFAULT_DATABASE, DatabaseEntry, MAX_COLLECTIONS,
-    MAX_DATABASES,
+    self, AliasEntry, CATALOG_KEY, Catalog, CollectionEntry, DEFAULT_DATABASE, DatabaseEntry,
+    MAX_ALIASES, MAX_COLLECTIONS, MAX_DATABASES, MAX_PROPERTIES, MAX_PROPERTY_LEN,
 };
 use crate::collection::{Collection, collection_dir};
 use crate::index::BuildQueue;
@@ -159,16 +159,26 @@ impl Database {
                 name: name.to_owned(),
             });
         }
+        if catalog.alias(db, name).is_some() {
+            return Err(name_conflict(database, name, "alias"));
+        }
         if catalog.collections.iter().filter(|c| c.database == db).count() >= MAX_COLLECTIONS {
             return Err(EngineError::invalid("collection", "too many collections in the database"));
         }
         let id = catalog.next_collection_id;
         Collection::create_files(self.inner.backend.as_ref(), &collection_dir(id), &schema)?;
         let mut next = catalog.clone();
-        next.collections.push(CollectionEntry { id, database: db, name: name.to_owned() });
+        let entry = CollectionEntry {
+            id,
+            database: db,
+            name: name.to_owned(),
+            created_ms: now_ms(),
+            loaded: false,
+            properties: Vec::new(),
+        };
+        next.collections.push(entry.clone());
         next.next_collection_id += 1;
         self.commit_catalog(&mut catalog, next)?;
-        let entry = CollectionEntry { id, database: db, name: name.to_owned() };
         let collection = Arc::new(Collection::open(
             self.inner.backend.clone(),
             entry.id,
@@ -180,10 +190,16 @@ impl Database {
         Ok(collection)
     }
 
-    /// Drops a collection and its data.
+    /// Drops a collection and its data. It must be named by its name, not an alias, and have
+    /// no aliases left (as in Milvus: an alias silently pointing nowhere would be worse).
     pub fn drop_collection(&self, database: &str, name: &str) -> Result<(), EngineError> {
         let mut catalog = self.inner.catalog.lock();
         let id = catalog.collection(database, name)?.id;
+        let aliases: Vec<String> =
+            catalog.aliases.iter().filter(|a| a.collection == id).map(|a| a.name.clone()).collect();
+        if !aliases.is_empty() {
+            return Err(EngineError::CollectionHasAliases { name: name.to_owned(), aliases });
+        }
         let mut next = catalog.clone();
         next.collections.retain(|c| c.id != id);
         self.commit_catalog(&mut catalog, next)?;
@@ -212,6 +228,17 @@ impl Database {
                 name: new_name.to_owned(),
             });
         }
+        if catalog.alias(new_db, new_name).is_some() {
+            return Err(name_conflict(new_database, new_name, "alias"));
+        }
+        let old_db = catalog.database(database)?.id;
+        if new_db != old_db && catalog.aliases.iter().any(|a| a.collection == id) {
+            // An alias lives in its collection's database.
+            return Err(EngineError::invalid(
+                "rename",
+                "a collection with aliases cannot move to another database; drop them first",
+            ));
+        }
         let mut next = catalog.clone();
         for c in next.collections.iter_mut().filter(|c| c.id == id) {
             c.database = new_db;
@@ -222,10 +249,11 @@ impl Database {
         Ok(())
     }
 
+    /// Whether `name` names a collection (or an alias of one) in `database`.
     pub fn has_collection(&self, database: &str, name: &str) -> Result<bool, EngineError> {
         let catalog = self.inner.catalog.lock();
         catalog.database(database)?;
-        Ok(catalog.collection(database, name).is_ok())
+        Ok(catalog.resolve(database, name).is_ok())
     }
 
     /// Names of the collections of a database, sorted.
@@ -242,9 +270,9 @@ impl Database {
         Ok(names)
     }
 
-    /// A handle on a collection, or why it is unavailable.
+    /// A handle on a collection named by its name or an alias, or why it is unavailable.
     pub fn collection(&self, database: &str, name: &str) -> Result<Arc<Collection>, EngineError> {
-        let id = self.inner.catalog.lock().collection(database, name)?.id;
+        let id = self.inner.catalog.lock().resolve(database, name)?.id;
         match self.inner.collections.read().get(&id) {
             Some(Slot::Ready(collection)) => Ok(collection.clone()),
             Some(Slot::Unavailable(cause)) => Err(EngineError::CollectionUnavailable {
@@ -276,6 +304,170 @@ impl Database {
         self.collection(database, name)
     }
 
+    /// What the catalog knows of a collection named by its name or an alias.
+    pub fn collection_info(&self, database: &str, name: &str) -> Result<CollectionInfo, EngineError> {
+        let catalog = self.inner.catalog.lock();
+        let entry = catalog.resolve(database, name)?;
+        let mut aliases: Vec<String> = catalog
+            .aliases
+            .iter()
+            .filter(|a| a.collection == entry.id)
+            .map(|a| a.name.clone())
+            .collect();
+        aliases.sort();
+        Ok(CollectionInfo {
+            id: entry.id,
+            name: entry.name.clone(),
+            database_id: entry.database,
+            created_ms: entry.created_ms,
+            loaded: entry.loaded,
+            properties: entry.properties.clone(),
+            aliases,
+        })
+    }
+
+    /// Records Milvus's load state of a collection (`LoadCollection` / `ReleaseCollection`).
+    pub fn set_loaded(&self, database: &str, name: &str, loaded: bool) -> Result<(), EngineError> {
+        let mut catalog = self.inner.catalog.lock();
+        let id = catalog.resolve(database, name)?.id;
+        let mut next = catalog.clone();
+        for c in next.collections.iter_mut().filter(|c| c.id == id) {
+            if c.loaded == loaded {
+                return Ok(());
+            }
+            c.loaded = loaded;
+        }
+        self.commit_catalog(&mut catalog, next)
+    }
+
+    /// Sets and removes collection properties (Milvus `AlterCollection`).
+    pub fn alter_properties(
+        &self,
+        database: &str,
+        name: &str,
+        set: &[(String, String)],
+        delete: &[String],
+    ) -> Result<(), EngineError> {
+        for (key, value) in set {
+            if key.is_empty() || key.len() > MAX_PROPERTY_LEN || value.len() > MAX_PROPERTY_LEN {
+                return Err(EngineError::invalid(
+                    "property",
+                    format!("keys must be 1..={MAX_PROPERTY_LEN} bytes, values at most as long"),
+                ));
+            }
+        }
+        let mut catalog = self.inner.catalog.lock();
+        let id = catalog.resolve(database, name)?.id;
+        let mut next = catalog.clone();
+        for c in next.collections.iter_mut().filter(|c| c.id == id) {
+            c.properties.retain(|(k, _)| !delete.contains(k));
+            for (key, value) in set {
+                match c.properties.iter_mut().find(|(k, _)| k == key) {
+                    Some(entry) => entry.1 = value.clone(),
+                    None => c.properties.push((key.clone(), value.clone())),
+                }
+            }
+            if c.properties.len() > MAX_PROPERTIES {
+                return Err(EngineError::invalid(
+                    "property",
+                    format!("a collection has at most {MAX_PROPERTIES} properties"),
+                ));
+            }
+            c.properties.sort();
+        }
+        self.commit_catalog(&mut catalog, next)
+    }
+
+    /// Gives collection `collection` the other name `alias` in the same database.
+    pub fn create_alias(
+        &self,
+        database: &str,
+        alias: &str,
+        collection: &str,
+    ) -> Result<(), EngineError> {
+        Name::new(NameKind::Alias, alias)?;
+        let mut catalog = self.inner.catalog.lock();
+        let db = catalog.database(database)?.id;
+        let target = catalog.collection(database, collection)?.id;
+        if catalog.alias(db, alias).is_some() {
+            return Err(EngineError::AliasExists {
+                database: database.to_owned(),
+                name: alias.to_owned(),
+            });
+        }
+        if catalog.collections.iter().any(|c| c.database == db && c.name == alias) {
+            return Err(name_conflict(database, alias, "collection"));
+        }
+        if catalog.aliases.iter().filter(|a| a.database == db).count() >= MAX_ALIASES {
+            return Err(EngineError::invalid("alias", "too many aliases in the database"));
+        }
+        let mut next = catalog.clone();
+        next.aliases.push(AliasEntry { database: db, name: alias.to_owned(), collection: target });
+        self.commit_catalog(&mut catalog, next)
+    }
+
+    /// Points an existing alias at another collection of the same database, atomically.
+    pub fn alter_alias(
+        &self,
+        database: &str,
+        alias: &str,
+        collection: &str,
+    ) -> Result<(), EngineError> {
+        let mut catalog = self.inner.catalog.lock();
+        let db = catalog.database(database)?.id;
+        let target = catalog.collection(database, collection)?.id;
+        if catalog.alias(db, alias).is_none() {
+            return Err(alias_not_found(database, alias));
+        }
+        let mut next = catalog.clone();
+        for a in next.aliases.iter_mut().filter(|a| a.database == db && a.name == alias) {
+            a.collection = target;
+        }
+        self.commit_catalog(&mut catalog, next)
+    }
+
+    pub fn drop_alias(&self, database: &str, alias: &str) -> Result<(), EngineError> {
+        let mut catalog = self.inner.catalog.lock();
+        let db = catalog.database(database)?.id;
+        if catalog.alias(db, alias).is_none() {
+            return Err(alias_not_found(database, alias));
+        }
+        let mut next = catalog.clone();
+        next.aliases.retain(|a| !(a.database == db && a.name == alias));
+        self.commit_catalog(&mut catalog, next)
+    }
+
+    /// The name of the collection an alias points at.
+    pub fn describe_alias(&self, database: &str, alias: &str) -> Result<String, EngineError> {
+        let catalog = self.inner.catalog.lock();
+        let db = catalog.database(database)?.id;
+        let target = catalog.alias(db, alias).ok_or_else(|| alias_not_found(database, alias))?;
+        let entry = catalog.collections.iter().find(|c| c.id == target.collection);
+        entry.map(|c| c.name.clone()).ok_or_else(|| alias_not_found(database, alias))
+    }
+
+    /// Aliases of a database, or of one collection of it, sorted.
+    pub fn list_aliases(
+        &self,
+        database: &str,
+        collection: Option<&str>,
+    ) -> Result<Vec<String>, EngineError> {
+        let catalog = self.inner.catalog.lock();
+        let db = catalog.database(database)?.id;
+        let target = match collection {
+            Some(name) => Some(catalog.collection(database, name)?.id),
+            None => None,
+        };
+        let mut names: Vec<String> = catalog
+            .aliases
+            .iter()
+            .filter(|a| a.database == db && target.is_none_or(|id| a.collection == id))
+            .map(|a| a.name.clone())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     fn commit_catalog(&self, current: &mut Catalog, next: Catalog) -> Result<(), EngineError> {
         self.inner.backend.write_atomic(CATALOG_KEY, &catalog::encode(&next))?;
         *current = next;
@@ -294,6 +486,33 @@ impl Drop for Database {
             let _ = handle.join();
         }
     }
+}
+
+/// What the catalog records of a collection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectionInfo {
+    pub id: u64,
+    /// The collection's own name (also when it was looked up by an alias).
+    pub name: String,
+    pub database_id: u64,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    pub loaded: bool,
+    pub properties: Vec<(String, String)>,
+    pub aliases: Vec<String>,
+}
+
+fn name_conflict(database: &str, name: &str, kind: &'static str) -> EngineError {
+    EngineError::NameConflict { database: database.to_owned(), name: name.to_owned(), kind }
+}
+
+fn alias_not_found(database: &str, alias: &str) -> EngineError {
+    EngineError::AliasNotFound { database: database.to_owned(), name: alias.to_owned() }
+}
+
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 fn open_slot(

@@ -61,6 +61,18 @@ pub enum EngineError {
     #[error("collection {name:?} is unavailable: {cause}")]
     CollectionUnavailable { name: String, cause: Arc<EngineError> },
 
+    #[error("alias {name:?} not found in database {database:?}")]
+    AliasNotFound { database: String, name: String },
+
+    #[error("alias {name:?} already exists in database {database:?}")]
+    AliasExists { database: String, name: String },
+
+    #[error("{name:?} is already the name of a {kind} in database {database:?}")]
+    NameConflict { database: String, name: String, kind: &'static str },
+
+    #[error("collection {name:?} still has aliases {aliases:?}; drop them first")]
+    CollectionHasAliases { name: String, aliases: Vec<String> },
+
     #[error("partition {name:?} not found")]
     PartitionNotFound { name: String },
 

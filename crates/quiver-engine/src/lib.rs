@@ -25,7 +25,7 @@ pub use collection::{
     Collection, CompactStats, ExprFilter, Hit, IndexInfo, QueryRequest, Row, RowFilter,
     SearchRequest, SegmentView, WriteResult,
 };
-pub use database::Database;
+pub use database::{CollectionInfo, Database};
 pub use error::EngineError;
 pub use index::{
     AUTOINDEX_EF_CONSTRUCTION, AUTOINDEX_M, AUTOINDEX_MIN_ROWS, BuildParams, DEFAULT_EF,

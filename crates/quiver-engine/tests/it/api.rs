@@ -372,3 +372,76 @@ fn compaction_purges_deleted_rows_and_keeps_results() {
     assert_eq!(c.count(), 50);
     assert_eq!(c.search(&search(&q, 5)).unwrap(), before);
 }
+
+#[test]
+fn aliases_resolve_swap_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), options()).unwrap();
+    line(&db, "blue");
+    db.create_collection("default", "green", spec(2)).unwrap();
+    db.create_alias("default", "live", "blue").unwrap();
+    assert_eq!(db.collection("default", "live").unwrap().count(), 100);
+    assert!(db.has_collection("default", "live").unwrap());
+    assert_eq!(db.describe_alias("default", "live").unwrap(), "blue");
+    assert_eq!(db.collection_info("default", "live").unwrap().name, "blue");
+
+    // Blue-green swap: the alias moves in one catalog write.
+    db.alter_alias("default", "live", "green").unwrap();
+    assert_eq!(db.collection("default", "live").unwrap().count(), 0);
+    assert_eq!(db.list_aliases("default", Some("green")).unwrap(), ["live"]);
+    assert!(db.list_aliases("default", Some("blue")).unwrap().is_empty());
+
+    drop(db);
+    let db = reopen(dir.path(), options()).unwrap();
+    assert_eq!(db.describe_alias("default", "live").unwrap(), "green");
+    assert_eq!(db.list_aliases("default", None).unwrap(), ["live"]);
+}
+
+#[test]
+fn alias_errors_are_typed_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), options()).unwrap();
+    line(&db, "a");
+    db.create_alias("default", "x", "a").unwrap();
+    let exists = db.create_alias("default", "x", "a").unwrap_err();
+    assert!(matches!(exists, EngineError::AliasExists { .. }), "{exists}");
+    let conflict = db.create_alias("default", "a", "a").unwrap_err();
+    assert!(matches!(conflict, EngineError::NameConflict { kind: "collection", .. }), "{conflict}");
+    let conflict = db.create_collection("default", "x", spec(2)).unwrap_err();
+    assert!(matches!(conflict, EngineError::NameConflict { kind: "alias", .. }), "{conflict}");
+    let missing = db.drop_alias("default", "nope").unwrap_err();
+    assert!(matches!(missing, EngineError::AliasNotFound { .. }), "{missing}");
+    let missing = db.create_alias("default", "y", "nope").unwrap_err();
+    assert!(matches!(missing, EngineError::CollectionNotFound { .. }), "{missing}");
+    assert!(db.create_alias("default", "1bad", "a").is_err());
+    // A collection with aliases cannot be dropped, and not through an alias either.
+    let has = db.drop_collection("default", "a").unwrap_err();
+    assert!(matches!(has, EngineError::CollectionHasAliases { .. }), "{has}");
+    assert!(db.drop_collection("default", "x").is_err());
+    assert_eq!(db.collection("default", "a").unwrap().count(), 100);
+    db.drop_alias("default", "x").unwrap();
+    db.drop_collection("default", "a").unwrap();
+    assert!(db.list_aliases("default", None).unwrap().is_empty());
+}
+
+#[test]
+fn load_state_and_properties_are_recorded_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), options()).unwrap();
+    line(&db, "c");
+    let info = db.collection_info("default", "c").unwrap();
+    assert!(!info.loaded, "a new collection starts released, as in Milvus");
+    assert!(info.created_ms > 1_700_000_000_000);
+    db.set_loaded("default", "c", true).unwrap();
+    let set = [("collection.ttl.seconds".to_owned(), "60".to_owned())];
+    db.alter_properties("default", "c", &set, &[]).unwrap();
+    drop(db);
+    let db = reopen(dir.path(), options()).unwrap();
+    let info = db.collection_info("default", "c").unwrap();
+    assert!(info.loaded);
+    assert_eq!(info.properties, set);
+    db.alter_properties("default", "c", &[], &["collection.ttl.seconds".to_owned()]).unwrap();
+    assert!(db.collection_info("default", "c").unwrap().properties.is_empty());
+    let too_long = [("k".to_owned(), "v".repeat(5000))];
+    assert!(db.alter_properties("default", "c", &too_long, &[]).is_err());
+}
