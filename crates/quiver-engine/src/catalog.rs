@@ -91,15 +91,18 @@ impl Catalog {
     }
 
     /// The collection called `name` in `database`, by its name or one of its aliases.
-    pub(crate) fn resolve(&self, database: &str, name: &str) -> Result<&CollectionEntry, EngineError> {
+    pub(crate) fn resolve(
+        &self,
+        database: &str,
+        name: &str,
+    ) -> Result<&CollectionEntry, EngineError> {
         let db = self.database(database)?.id;
         let id = match self.aliases.iter().find(|a| a.database == db && a.name == name) {
             Some(alias) => alias.collection,
             None => return self.collection(database, name),
         };
-        self.collections.iter().find(|c| c.id == id).ok_or_else(|| EngineError::CollectionNotFound {
-            database: database.to_owned(),
-            name: name.to_owned(),
+        self.collections.iter().find(|c| c.id == id).ok_or_else(|| {
+            EngineError::CollectionNotFound { database: database.to_owned(), name: name.to_owned() }
         })
     }
 

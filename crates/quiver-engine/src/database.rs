@@ -305,7 +305,11 @@ impl Database {
     }
 
     /// What the catalog knows of a collection named by its name or an alias.
-    pub fn collection_info(&self, database: &str, name: &str) -> Result<CollectionInfo, EngineError> {
+    pub fn collection_info(
+        &self,
+        database: &str,
+        name: &str,
+    ) -> Result<CollectionInfo, EngineError> {
         let catalog = self.inner.catalog.lock();
         let entry = catalog.resolve(database, name)?;
         let mut aliases: Vec<String> = catalog

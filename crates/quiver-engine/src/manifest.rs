@@ -6,7 +6,7 @@ use quiver_storage::codec::{CodecError, Decoder, Encoder};
 use quiver_storage::{BlockFile, BlockFileWriter};
 
 use crate::EngineError;
-use crate::index::IndexSpec;
+use crate::index::{IndexSpec, IndexType};
 use crate::options::MAX_PARTITIONS;
 
 const KIND: [u8; 8] = *b"QVMANIFS";
@@ -70,7 +70,12 @@ pub(crate) fn encode(manifest: &Manifest) -> Vec<u8> {
         enc.put_str(&spec.index_name);
         enc.put_str(spec.index_type.as_str());
         enc.put_str(spec.metric.map_or("", |m| m.as_str()));
-        let params = spec.params();
+        // AUTOINDEX's build parameters are implied by the type (and refused when given), so
+        // only the type is stored.
+        let params = match spec.index_type {
+            IndexType::AutoIndex => Vec::new(),
+            _ => spec.params(),
+        };
         enc.put_len(params.len());
         for (key, value) in &params {
             enc.put_str(key);

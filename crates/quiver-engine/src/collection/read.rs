@@ -137,6 +137,11 @@ impl Collection {
             .sum()
     }
 
+    /// Number of visible rows of one partition.
+    pub fn count_partition(&self, partition: &str) -> Result<u64, EngineError> {
+        self.count_passing(None, &[partition.to_owned()])
+    }
+
     /// Number of visible rows of `partitions` (all when empty) that pass `filter`.
     pub(crate) fn count_passing(
         &self,

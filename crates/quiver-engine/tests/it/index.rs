@@ -324,6 +324,13 @@ fn autoindex_scans_small_segments_and_indexes_large_ones() {
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "qvi"))
         .count();
     assert_eq!(files, 1, "one index file, for the large segment");
+    // The definition survives a reopen (its implied build parameters are not stored).
+    let before = c.indexes()[0].spec.clone();
+    drop(c);
+    drop(db);
+    let db = reopen(dir.path(), options()).unwrap();
+    let c = db.collection("default", "c").unwrap();
+    assert_eq!(c.indexes()[0].spec, before);
 }
 
 #[test]
