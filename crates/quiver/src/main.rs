@@ -1,12 +1,14 @@
-//! The `quiver` command. Today it runs the quickstart against the embedded engine and the
-//! index benchmark (`quiver bench`); the server (`quiver serve`) and the operator's tools join
-//! it as their issues land.
+//! The `quiver` command: the server (`quiver serve`), the security check of a configuration
+//! (`quiver doctor`), the embedded quickstart and the index benchmark (`quiver bench`).
 
 // A command-line tool reports to its user on standard output.
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod config;
+mod doctor;
 mod quickstart;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -25,6 +27,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the Milvus gRPC API (pymilvus works unchanged) with TLS and authentication.
+    Serve(ServeArgs),
+    /// List the insecure settings and file permissions of a configuration and a data
+    /// directory, with the fix for each. Exits 1 when `serve` would refuse to start.
+    Doctor {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        listen: Option<String>,
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Create a collection in a local data directory, insert rows, search them, and show
     /// that the data survives a reopen.
     Quickstart {
@@ -40,9 +56,45 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The data directory (created with mode 0700 when missing).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The listen address [default: 127.0.0.1:19530].
+    #[arg(long)]
+    listen: Option<String>,
+    /// A TOML config file (listen, data_dir, [tls] cert, key, client_ca, enabled).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Serve plaintext (only on a loopback address). Authentication stays on.
+    #[arg(long)]
+    insecure: bool,
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve::run(&config::CliSettings {
+            data_dir: args.data_dir,
+            listen: args.listen,
+            config: args.config,
+            insecure: args.insecure,
+        }),
+        Command::Doctor { config, data_dir, listen, insecure } => {
+            let findings =
+                doctor::examine(&config::CliSettings { data_dir, listen, config, insecure });
+            for finding in &findings {
+                println!("{finding}");
+            }
+            if findings.is_empty() {
+                println!("no insecure settings found");
+            }
+            if findings.iter().any(|f| f.severity == doctor::Severity::Refuse) {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Quickstart { data_dir, rows } => quickstart::run(&data_dir, rows),
         Command::Bench(args) => bench::run(&args, &mut std::io::stdout().lock()),
     }

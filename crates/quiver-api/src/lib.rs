@@ -1,0 +1,30 @@
+//! The Milvus-compatible gRPC service of Quiver, secure by default.
+//!
+//! # Layout
+//! - `proto.rs`: the wire types and service trait generated from `proto/*.proto` (our own
+//!   declarations of Milvus's messages, field numbers checked against pymilvus by
+//!   `tests/proto_check.py`).
+//! - `server.rs`: the server; `listener.rs`: accept loop and TLS handshakes; `tls.rs`:
+//!   certificates (generated on first start) and mutual TLS.
+//! - `auth.rs`: authentication of every request, before routing.
+//! - `service/`: one handler per RPC (authorization first, then validation, then the engine);
+//!   `convert/`: wire types to domain types and back; `status.rs`: errors to Milvus codes.
+//!
+//! **Invariant:** no request reaches a handler without an authenticated principal, and no
+//! handler touches data before its authorization check.
+
+mod auth;
+mod convert;
+mod error;
+mod listener;
+pub mod proto;
+mod server;
+mod service;
+mod status;
+pub mod tls;
+
+pub use error::ApiError;
+pub use listener::PeerInfo;
+pub use server::{MAX_MESSAGE_BYTES, serve};
+pub use service::MilvusApi;
+pub use tls::{ServerTls, TlsSettings, server_tls};

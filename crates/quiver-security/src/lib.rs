@@ -1,0 +1,56 @@
+//! Authentication and authorization: who is calling, and may they do this.
+//!
+//! Module map:
+//!
+//! * `store` — [`SecurityStore`]: the one entry point of the API layer. Persists users, roles,
+//!   grants and privilege groups in `security.qvs`, authenticates (`authenticate`) and
+//!   authorizes (`check`, `visible`). `store_codec` is the file's format.
+//! * `state` — [`SecurityState`]: the whole security state as a value, its rules and listings.
+//! * `rbac` — the authorization decision over a state: [`Object`], grants, deny by default.
+//! * `privilege` — Milvus's [`Privilege`]s, [`ObjectType`]s and [`PrivilegeLevel`]s.
+//! * `groups` — the nine built-in privilege groups ([`BuiltinGroup`]).
+//! * `password` — [`Secret`], the password policy, generated passwords
+//!   (`common_passwords.txt` is the embedded list of refused passwords).
+//! * `hash` — Argon2id hashes in PHC form, verification, and the dummy verification for
+//!   unknown users.
+//! * `throttle` — failed-login throttling per user name and per client address.
+//! * `cache` — the verified-credential cache that spares Argon2 on every request.
+//! * `names` — naming rules, wildcards and the built-in names (`root`, `admin`, `public`).
+//! * `error` — [`SecurityError`], the crate's one error type.
+//!
+//! **Invariant:** no password, hash, MAC or key appears in an error, a `Debug` output or a log.
+//!
+//! **Invariant:** an unknown user and a wrong password are indistinguishable to the caller:
+//! same error, same work (a dummy Argon2 verification), same throttling.
+
+mod cache;
+mod error;
+mod groups;
+mod hash;
+mod names;
+mod password;
+mod privilege;
+mod rbac;
+mod state;
+mod store;
+mod store_codec;
+mod throttle;
+
+pub use cache::{CREDENTIAL_CACHE_CAPACITY, CREDENTIAL_CACHE_TTL, CredentialCacheStats};
+pub use error::SecurityError;
+pub use groups::BuiltinGroup;
+pub use hash::{HashedPassword, dummy_verify, hash_password, verify_password};
+pub use names::{ADMIN_ROLE, ANY, MAX_ROLE_NAME_LEN, MAX_USER_NAME_LEN, PUBLIC_ROLE, ROOT_USER};
+pub use password::{
+    GENERATED_PASSWORD_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Secret, check_password_policy,
+    generate_password,
+};
+pub use privilege::{ObjectType, Privilege, PrivilegeLevel};
+pub use rbac::{Grant, GrantFilter, GrantTarget, Object, PrivilegeRef};
+pub use state::{
+    MAX_GRANTS, MAX_PRIVILEGE_GROUPS, MAX_ROLES, MAX_USERS, PrivilegeGroupInfo, SecurityState,
+    UserInfo,
+};
+pub use store::{Principal, SecurityStore};
+pub use store_codec::SECURITY_FILE;
+pub use throttle::{MAX_TRACKED_NAME_LEN, Throttle, ThrottleConfig};

@@ -1,0 +1,188 @@
+//! The server's settings: command line over config file over defaults, resolved in this one
+//! place, with every insecure choice either refused or named.
+//!
+//! Defaults are the secure ones: listen on loopback, TLS on (a generated certificate when none
+//! is configured), authentication always on (there is no setting that turns it off).
+//! The only relaxation is plaintext on a loopback address with `--insecure` given explicitly.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use quiver_api::TlsSettings;
+use serde::Deserialize;
+
+/// The default listen address: Milvus's port, on loopback only.
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:19530";
+/// Largest config file read.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The config file (TOML). Unknown keys are errors: a misspelt security setting must not be
+/// silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    pub(crate) listen: Option<String>,
+    pub(crate) data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub(crate) tls: TlsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsFile {
+    /// `false` turns TLS off: only allowed on loopback with `--insecure`.
+    pub(crate) enabled: Option<bool>,
+    pub(crate) cert: Option<PathBuf>,
+    pub(crate) key: Option<PathBuf>,
+    pub(crate) client_ca: Option<PathBuf>,
+}
+
+/// What the command line says; `None` means "not given".
+#[derive(Debug, Default)]
+pub(crate) struct CliSettings {
+    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) listen: Option<String>,
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) insecure: bool,
+}
+
+/// Settings after resolution: what the server runs with.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) listen: SocketAddr,
+    /// `None` only in explicit insecure loopback mode (`--insecure`).
+    pub(crate) tls: Option<TlsSettings>,
+}
+
+pub(crate) fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let len = fs::metadata(path).with_context(|| format!("config {}", path.display()))?.len();
+    if len > MAX_CONFIG_BYTES {
+        bail!("config {}: larger than {MAX_CONFIG_BYTES} bytes", path.display());
+    }
+    let text = fs::read_to_string(path).with_context(|| format!("config {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+}
+
+/// Resolves the command line and the config file into settings, refusing the combinations
+/// that would expose data: plaintext on a non-loopback address, plaintext without
+/// `--insecure`, half a certificate.
+pub(crate) fn resolve(cli: &CliSettings) -> anyhow::Result<Settings> {
+    let file = match &cli.config {
+        Some(path) => read_file_config(path)?,
+        None => FileConfig::default(),
+    };
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or(file.data_dir.clone())
+        .context("no data directory: give --data-dir or data_dir in the config file")?;
+    let listen_text = cli.listen.clone().or(file.listen.clone());
+    let listen_text = listen_text.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen: SocketAddr = listen_text
+        .parse()
+        .with_context(|| format!("listen address {listen_text:?} is not IP:PORT"))?;
+    let tls_enabled = file.tls.enabled.unwrap_or(!cli.insecure);
+    let tls = if tls_enabled {
+        if file.tls.cert.is_some() != file.tls.key.is_some() {
+            bail!("tls.cert and tls.key must be configured together");
+        }
+        Some(TlsSettings {
+            cert: file.tls.cert.clone(),
+            key: file.tls.key.clone(),
+            client_ca: file.tls.client_ca.clone(),
+        })
+    } else {
+        None
+    };
+    if tls.is_none() {
+        if !cli.insecure {
+            bail!(
+                "TLS is off (tls.enabled = false) but --insecure was not given; \
+                 remove tls.enabled = false to serve TLS with a generated certificate"
+            );
+        }
+        if !listen.ip().is_loopback() {
+            bail!(
+                "refusing plaintext on {listen}: without TLS the server listens only on a \
+                 loopback address (127.0.0.1 or ::1); configure TLS to serve other hosts"
+            );
+        }
+        if file.tls.client_ca.is_some() {
+            bail!("tls.client_ca needs TLS; it cannot be used with --insecure");
+        }
+    }
+    Ok(Settings { data_dir, listen, tls })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(listen: &str, insecure: bool) -> CliSettings {
+        CliSettings {
+            data_dir: Some(PathBuf::from("/tmp/d")),
+            listen: Some(listen.to_owned()),
+            config: None,
+            insecure,
+        }
+    }
+
+    #[test]
+    fn defaults_are_loopback_and_tls() {
+        let settings = resolve(&CliSettings {
+            data_dir: Some(PathBuf::from("/tmp/d")),
+            ..CliSettings::default()
+        })
+        .unwrap();
+        assert_eq!(settings.listen, DEFAULT_LISTEN.parse().unwrap());
+        assert!(settings.tls.is_some());
+    }
+
+    #[test]
+    fn insecure_is_only_allowed_on_loopback() {
+        assert!(resolve(&cli("127.0.0.1:0", true)).unwrap().tls.is_none());
+        assert!(resolve(&cli("[::1]:0", true)).unwrap().tls.is_none());
+        let err = resolve(&cli("0.0.0.0:19530", true)).unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+        let err = resolve(&cli("10.1.2.3:19530", true)).unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+    }
+
+    #[test]
+    fn tls_off_in_the_config_needs_insecure_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quiver.toml");
+        fs::write(&path, "[tls]\nenabled = false\n").unwrap();
+        let mut settings = cli("127.0.0.1:0", false);
+        settings.config = Some(path.clone());
+        let err = resolve(&settings).unwrap_err();
+        assert!(err.to_string().contains("--insecure"), "{err}");
+
+        fs::write(&path, "[tls]\nenable = true\n").unwrap();
+        let err = resolve(&settings).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+
+        fs::write(&path, "[tls]\ncert = \"/x.pem\"\n").unwrap();
+        let err = resolve(&settings).unwrap_err();
+        assert!(err.to_string().contains("together"), "{err}");
+    }
+
+    #[test]
+    fn command_line_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quiver.toml");
+        fs::write(&path, "listen = \"127.0.0.1:1\"\ndata_dir = \"/from/file\"\n").unwrap();
+        let settings = resolve(&CliSettings {
+            data_dir: None,
+            listen: Some("127.0.0.1:2".to_owned()),
+            config: Some(path),
+            insecure: false,
+        })
+        .unwrap();
+        assert_eq!(settings.listen.port(), 2);
+        assert_eq!(settings.data_dir, PathBuf::from("/from/file"));
+    }
+}

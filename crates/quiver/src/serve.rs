@@ -1,0 +1,184 @@
+//! `quiver serve`: the server. Resolves the settings, refuses dangerous ones, opens the data
+//! directory, sets up the root credential on first start, and serves until SIGTERM or SIGINT,
+//! then finishes in-flight requests and closes the database cleanly.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use quiver_api::MilvusApi;
+use quiver_engine::{Database, Options};
+use quiver_security::{ROOT_USER, Secret, SecurityStore, generate_password};
+use quiver_storage::LocalBackend;
+
+use crate::config::{self, CliSettings};
+use crate::doctor::{self, INITIAL_PASSWORD_FILE, Severity};
+
+/// The environment variable that gives the root password on first start.
+pub(crate) const ROOT_PASSWORD_ENV: &str = "QUIVER_ROOT_PASSWORD";
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
+    init_logging();
+    let settings = config::resolve(cli)?;
+    create_private_dir(&settings.data_dir)?;
+    let findings = doctor::examine_settings(&settings);
+    for finding in findings.iter().filter(|f| f.severity == Severity::Warn) {
+        tracing::warn!("{}", finding.problem);
+    }
+    let refused: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Refuse)
+        .map(ToString::to_string)
+        .collect();
+    if !refused.is_empty() {
+        bail!("refusing to start:\n{}", refused.join("\n"));
+    }
+
+    let tls = match &settings.tls {
+        Some(tls_settings) => {
+            let tls = quiver_api::server_tls(&settings.data_dir, tls_settings)?;
+            if let Some(dir) = &tls.generated {
+                tracing::info!(
+                    dir = %dir.display(),
+                    "generated a CA and a server certificate; clients verify the server with ca.pem"
+                );
+            }
+            Some(tls.config)
+        }
+        None => {
+            tracing::warn!(
+                "TLS is off (--insecure): serving plaintext on loopback only; never use this \
+                 mode for data that matters"
+            );
+            None
+        }
+    };
+
+    let db = Database::open(&settings.data_dir, Options::default())
+        .with_context(|| format!("cannot open {}", settings.data_dir.display()))?;
+    let security = open_security(&settings.data_dir)?;
+    let api = MilvusApi::new(Arc::new(db), Arc::new(security));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let local = listener.local_addr()?;
+        // Signal handlers exist before anyone learns the server is up.
+        let signals = shutdown_signal()?;
+        let mode = if tls.is_some() { "tls" } else { "plaintext" };
+        // The one line on standard output: scripts and tests wait for it.
+        println!("quiver: listening on {local} ({mode})");
+        std::io::stdout().flush()?;
+        tracing::info!(addr = %local, mode, "serving the Milvus gRPC API");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(quiver_api::serve(listener, tls, api, async {
+            let _ = stop_rx.await;
+        }));
+        signals.await;
+        tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        let _ = stop_tx.send(());
+        match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(err))) => Err(anyhow::Error::new(err)),
+            Ok(Err(join)) => Err(anyhow::anyhow!("server task failed: {join}")),
+            Err(_) => {
+                tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+                Ok(())
+            }
+        }
+    });
+    // Dropping the runtime ends the remaining tasks; dropping the last handle on the database
+    // (held by the service) stops its background threads. Every acknowledged write is already
+    // in the fsynced log.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    if result.is_ok() {
+        tracing::info!("stopped cleanly");
+    }
+    result
+}
+
+/// Opens the security store, initializing it on first start with the root password from
+/// `QUIVER_ROOT_PASSWORD` or a generated one written once to `DIR/initial-root-password`
+/// (mode 0600). The password itself is never logged.
+fn open_security(dir: &Path) -> anyhow::Result<SecurityStore> {
+    let backend = Arc::new(LocalBackend::new(dir.to_path_buf())?);
+    if let Some(store) = SecurityStore::open(backend.clone())? {
+        return Ok(store);
+    }
+    let (password, generated) = match std::env::var(ROOT_PASSWORD_ENV) {
+        Ok(value) => (Secret::new(value), false),
+        Err(std::env::VarError::NotPresent) => (generate_password(ROOT_USER)?, true),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{ROOT_PASSWORD_ENV} is not UTF-8"),
+    };
+    if generated {
+        let path = dir.join(INITIAL_PASSWORD_FILE);
+        write_private_new(&path, format!("{}\n", password.expose()).as_bytes())?;
+        tracing::warn!(
+            path = %path.display(),
+            "generated the root password; read it from this file, store it safely, delete the file"
+        );
+        println!("quiver: root password written to {}", path.display());
+    }
+    let store = SecurityStore::initialize(backend, &password)
+        .with_context(|| format!("cannot set the root password from {ROOT_PASSWORD_ENV}"))?;
+    tracing::info!(user = ROOT_USER, "initialized authentication");
+    Ok(store)
+}
+
+fn write_private_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file =
+        options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Installs the SIGTERM and SIGINT handlers now; the returned future completes on either.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QUIVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
