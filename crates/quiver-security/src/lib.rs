@@ -15,6 +15,7 @@
 //!   unknown users.
 //! * `throttle` — failed-login throttling per user name and per client address.
 //! * `cache` — the verified-credential cache that spares Argon2 on every request.
+//! * `limiter` — the bound on Argon2 operations running at once (memory and CPU).
 //! * `names` — naming rules, wildcards and the built-in names (`root`, `admin`, `public`).
 //! * `error` — [`SecurityError`], the crate's one error type.
 //!
@@ -27,6 +28,7 @@ mod cache;
 mod error;
 mod groups;
 mod hash;
+mod limiter;
 mod names;
 mod password;
 mod privilege;
@@ -40,6 +42,7 @@ pub use cache::{CREDENTIAL_CACHE_CAPACITY, CREDENTIAL_CACHE_TTL, CredentialCache
 pub use error::SecurityError;
 pub use groups::BuiltinGroup;
 pub use hash::{HashedPassword, dummy_verify, hash_password, verify_password};
+pub use limiter::MAX_CONCURRENT_ARGON2;
 pub use names::{ADMIN_ROLE, ANY, MAX_ROLE_NAME_LEN, MAX_USER_NAME_LEN, PUBLIC_ROLE, ROOT_USER};
 pub use password::{
     GENERATED_PASSWORD_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Secret, check_password_policy,

@@ -28,7 +28,8 @@ use crate::SecurityError;
 use crate::cache::{
     CREDENTIAL_CACHE_CAPACITY, CREDENTIAL_CACHE_TTL, CredentialCache, CredentialCacheStats,
 };
-use crate::hash::{dummy_verify, hash_password, verify_password};
+use crate::hash::{HashedPassword, dummy_verify, hash_password, verify_password};
+use crate::limiter::{Limiter, MAX_CONCURRENT_ARGON2};
 use crate::names::{MAX_USER_NAME_LEN, ROOT_USER, truncated, validate_user_name};
 use crate::password::{MAX_PASSWORD_LEN, Secret, check_password_policy};
 use crate::privilege::Privilege;
@@ -51,6 +52,7 @@ pub struct SecurityStore {
     writer: Mutex<()>,
     throttle: Throttle,
     cache: CredentialCache,
+    argon2: Limiter,
 }
 
 impl SecurityStore {
@@ -90,7 +92,13 @@ impl SecurityStore {
             writer: Mutex::new(()),
             throttle: Throttle::new(ThrottleConfig::default()),
             cache: CredentialCache::new(CREDENTIAL_CACHE_CAPACITY, CREDENTIAL_CACHE_TTL)?,
+            argon2: Limiter::new(MAX_CONCURRENT_ARGON2),
         })
+    }
+
+    fn hash(&self, password: &Secret) -> Result<HashedPassword, SecurityError> {
+        let _permit = self.argon2.acquire();
+        hash_password(password)
     }
 
     /// The current state, for several decisions or listings against one consistent view.
@@ -156,11 +164,14 @@ impl SecurityStore {
             self.throttle.record_success(user);
             return Ok(Principal { user: user.to_owned() });
         }
-        let verified = match record {
-            Some(record) => verify_password(password, &record.hash),
-            None => {
-                dummy_verify(password);
-                false
+        let verified = {
+            let _permit = self.argon2.acquire();
+            match record {
+                Some(record) => verify_password(password, &record.hash),
+                None => {
+                    dummy_verify(password);
+                    false
+                }
             }
         };
         match record {
@@ -213,7 +224,7 @@ impl SecurityStore {
         if self.snapshot().user_exists(name) {
             return Err(SecurityError::UserExists { name: name.to_owned() });
         }
-        let hash = hash_password(password)?;
+        let hash = self.hash(password)?;
         self.mutate(|state| state.create_user(name, hash, now_unix()))
     }
 
@@ -225,7 +236,7 @@ impl SecurityStore {
             return Err(SecurityError::UserNotFound { name: truncated(name) });
         }
         check_password_policy(name, password)?;
-        let hash = hash_password(password)?;
+        let hash = self.hash(password)?;
         self.mutate(|state| state.set_password(name, hash))
     }
 
