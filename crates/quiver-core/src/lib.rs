@@ -18,7 +18,7 @@ pub use batch::{InsertBatch, RowBatch, WriteKind};
 pub use column::{ArrayValue, Column, ColumnData};
 pub use error::Error;
 pub use metric::Metric;
-pub use name::{MAX_NAME_LEN, Name, NameKind};
+pub use name::{MAX_NAME_LEN, Name, NameKind, truncated};
 pub use rows::batch_from_json_rows;
 pub use schema::{
     DYNAMIC_FIELD_NAME, DataType, ElementType, FIRST_FIELD_ID, FieldId, FieldSchema, FieldSpec,

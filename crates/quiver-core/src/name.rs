@@ -73,8 +73,9 @@ fn check(name: &str) -> Option<&'static str> {
     None
 }
 
-/// Keeps error messages bounded when a client sends a megabyte-long "name".
-pub(crate) fn truncated(name: &str) -> String {
+/// Keeps error messages bounded when a client sends a megabyte-long "name": at most 64
+/// characters of it, then `…`.
+pub fn truncated(name: &str) -> String {
     const SHOWN: usize = 64;
     if name.chars().count() <= SHOWN {
         return name.to_owned();

@@ -119,16 +119,7 @@ pub(crate) fn validate_db_name(name: &str) -> Result<(), SecurityError> {
     })
 }
 
-/// Keeps error messages bounded when a client sends a megabyte-long "name".
-pub(crate) fn truncated(name: &str) -> String {
-    const SHOWN: usize = 64;
-    if name.chars().count() <= SHOWN {
-        return name.to_owned();
-    }
-    let mut shown: String = name.chars().take(SHOWN).collect();
-    shown.push('…');
-    shown
-}
+pub(crate) use quiver_core::truncated;
 
 #[cfg(test)]
 mod tests;

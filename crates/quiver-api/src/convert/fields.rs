@@ -62,7 +62,7 @@ pub(crate) fn wire_type(data_type: DataType) -> wire::DataType {
     }
 }
 
-fn wire_element(element: ElementType) -> wire::DataType {
+pub(crate) fn wire_element(element: ElementType) -> wire::DataType {
     match element {
         ElementType::Bool => wire::DataType::Bool,
         ElementType::Int8 => wire::DataType::Int8,

@@ -3,6 +3,7 @@
 
 use quiver_core::{DataType, ElementType, FieldSchema, FieldSpec, Schema, SchemaSpec, Value};
 
+use crate::convert::fields::{wire_element, wire_type};
 use crate::proto::common::KeyValuePair;
 use crate::proto::schema::{self as wire, value_field};
 use crate::service::param;
@@ -201,31 +202,28 @@ pub(crate) fn schema_to_wire(schema: &Schema, name: &str) -> wire::CollectionSch
 
 fn field_to_wire(field: &FieldSchema) -> wire::FieldSchema {
     let kv = |key: &str, value: String| KeyValuePair { key: key.to_owned(), value };
-    let (data_type, element_type, type_params) = match field.data_type {
-        DataType::Bool => (wire::DataType::Bool, wire::DataType::None, vec![]),
-        DataType::Int8 => (wire::DataType::Int8, wire::DataType::None, vec![]),
-        DataType::Int16 => (wire::DataType::Int16, wire::DataType::None, vec![]),
-        DataType::Int32 => (wire::DataType::Int32, wire::DataType::None, vec![]),
-        DataType::Int64 => (wire::DataType::Int64, wire::DataType::None, vec![]),
-        DataType::Float => (wire::DataType::Float, wire::DataType::None, vec![]),
-        DataType::Double => (wire::DataType::Double, wire::DataType::None, vec![]),
-        DataType::VarChar { max_length } => (
-            wire::DataType::VarChar,
-            wire::DataType::None,
-            vec![kv("max_length", max_length.to_string())],
-        ),
-        DataType::Json => (wire::DataType::Json, wire::DataType::None, vec![]),
+    let (element_type, type_params) = match field.data_type {
+        DataType::VarChar { max_length } => {
+            (wire::DataType::None, vec![kv("max_length", max_length.to_string())])
+        }
         DataType::Array { element, max_capacity } => {
             let mut params = vec![kv("max_capacity", max_capacity.to_string())];
             if let ElementType::VarChar { max_length } = element {
                 params.push(kv("max_length", max_length.to_string()));
             }
-            (wire::DataType::Array, element_to_wire(element), params)
+            (wire_element(element), params)
         }
-        DataType::FloatVector { dim } => {
-            (wire::DataType::FloatVector, wire::DataType::None, vec![kv("dim", dim.to_string())])
-        }
+        DataType::FloatVector { dim } => (wire::DataType::None, vec![kv("dim", dim.to_string())]),
+        DataType::Bool
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::Float
+        | DataType::Double
+        | DataType::Json => (wire::DataType::None, vec![]),
     };
+    let data_type = wire_type(field.data_type);
     wire::FieldSchema {
         field_id: field.id.0,
         name: field.name.clone(),
@@ -238,19 +236,6 @@ fn field_to_wire(field: &FieldSchema) -> wire::FieldSchema {
         default_value: field.default_value.as_ref().and_then(default_to_wire),
         nullable: field.nullable,
         ..Default::default()
-    }
-}
-
-fn element_to_wire(element: ElementType) -> wire::DataType {
-    match element {
-        ElementType::Bool => wire::DataType::Bool,
-        ElementType::Int8 => wire::DataType::Int8,
-        ElementType::Int16 => wire::DataType::Int16,
-        ElementType::Int32 => wire::DataType::Int32,
-        ElementType::Int64 => wire::DataType::Int64,
-        ElementType::Float => wire::DataType::Float,
-        ElementType::Double => wire::DataType::Double,
-        ElementType::VarChar { .. } => wire::DataType::VarChar,
     }
 }
 
