@@ -1,29 +1,33 @@
 //! Authentication of every request, before any service code runs.
 //!
 //! A tower layer in front of the whole router: it reads the `authorization` metadata (Milvus's
-//! form: base64 of `user:password`), verifies it against the security store (throttle,
-//! credential cache, Argon2id) on a blocking thread, and attaches the [`Principal`] to the
-//! request. Without a valid credential the request ends here with gRPC UNAUTHENTICATED, as
-//! Milvus answers; no method, known or unknown, is reachable without one. There is no
-//! internal-caller bypass of any kind (the `sourceId` header of CVE-2025-64513 is ignored like
-//! any other header).
+//! form: base64 of `user:password`, or base64 of an API key token `qvk_…` as pymilvus sends
+//! `token=`), verifies it against the security store on a blocking thread (passwords:
+//! throttle, credential cache, Argon2id; API keys: throttle, digest, expiry), and attaches the
+//! [`Principal`] to the request (for a key, restricted to the key's roles). A value without
+//! `:` that is not a key is refused. The credential is never logged. Without a valid
+//! credential the request ends here with gRPC UNAUTHENTICATED, as Milvus answers; no method,
+//! known or unknown, is reachable without one. There is no internal-caller bypass of any kind
+//! (the `sourceId` header of CVE-2025-64513 is ignored like any other header).
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use quiver_security::{Principal, Secret, SecurityError, SecurityStore};
+use quiver_security::{Principal, Secret, SecurityError, SecurityStore, is_api_key_token};
 use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
 use crate::listener::PeerInfo;
+use crate::ratelimit::{RateLimiter, RequestClass};
 
-/// Longest `authorization` value accepted (base64 of a 255-byte name and a 256-byte password).
+/// Longest `authorization` value accepted (base64 of a 255-byte name and a 256-byte password;
+/// an API key token is 85 bytes).
 const MAX_AUTHORIZATION_LEN: usize = 1024;
 /// Argon2 verifications running at once; each uses 19 MiB. Further requests wait.
 const MAX_CONCURRENT_VERIFICATIONS: usize = 8;
@@ -31,15 +35,34 @@ const MAX_CONCURRENT_VERIFICATIONS: usize = 8;
 #[derive(Clone)]
 pub(crate) struct AuthLayer {
     security: Arc<SecurityStore>,
+    limiter: Arc<RateLimiter>,
     verifications: Arc<Semaphore>,
 }
 
 impl AuthLayer {
-    pub(crate) fn new(security: Arc<SecurityStore>) -> AuthLayer {
+    pub(crate) fn new(security: Arc<SecurityStore>, limiter: Arc<RateLimiter>) -> AuthLayer {
         AuthLayer {
             security,
+            limiter,
             verifications: Arc::new(Semaphore::new(MAX_CONCURRENT_VERIFICATIONS)),
         }
+    }
+
+    /// The login rate limit, checked before any verification work: per claimed user name
+    /// and per address for passwords, per address for API keys. RESOURCE_EXHAUSTED, which
+    /// clients do not retry.
+    fn admit(&self, credentials: &Credentials, peer: IpAddr) -> Result<(), tonic::Status> {
+        let now = Instant::now();
+        let admitted = match credentials {
+            Credentials::Password { user, .. } => {
+                self.limiter.check(RequestClass::Login, user, peer, now)
+            }
+            Credentials::ApiKey(_) => self.limiter.check_address(RequestClass::Login, peer, now),
+        };
+        admitted.map_err(|refusal| {
+            tracing::debug!(%peer, %refusal, "authentication rate-limited");
+            refusal.to_grpc_status()
+        })
     }
 }
 
@@ -88,7 +111,10 @@ where
                 .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr.ip());
             let credentials = parse_authorization(request.headers().get("authorization"));
             let result = match credentials {
-                Ok((user, password)) => layer.verify(user, password, peer).await,
+                Ok(credentials) => match layer.admit(&credentials, peer) {
+                    Ok(()) => layer.verify(credentials, peer).await,
+                    Err(status) => Err(status),
+                },
                 Err(reason) => Err(tonic::Status::unauthenticated(reason)),
             };
             match result {
@@ -105,8 +131,7 @@ where
 impl AuthLayer {
     async fn verify(
         &self,
-        user: String,
-        password: Secret,
+        credentials: Credentials,
         peer: IpAddr,
     ) -> Result<Principal, tonic::Status> {
         let _permit = self
@@ -115,14 +140,22 @@ impl AuthLayer {
             .await
             .map_err(|_| tonic::Status::unavailable("server is shutting down"))?;
         let security = self.security.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            security.authenticate(&user, &password, peer, Instant::now())
+        let method = credentials.method();
+        let outcome = tokio::task::spawn_blocking(move || match credentials {
+            Credentials::Password { user, password } => {
+                security.authenticate(&user, &password, peer, Instant::now())
+            }
+            Credentials::ApiKey(token) => {
+                let now_unix =
+                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                security.authenticate_key(&token, peer, Instant::now(), now_unix)
+            }
         })
         .await;
         match outcome {
             Ok(Ok(principal)) => Ok(principal),
             Ok(Err(err @ (SecurityError::Unauthenticated | SecurityError::Throttled { .. }))) => {
-                tracing::info!(%peer, error = %err, "authentication refused");
+                tracing::info!(%peer, method, error = %err, "authentication refused");
                 Err(tonic::Status::unauthenticated(err.to_string()))
             }
             Ok(Err(err)) => {
@@ -134,11 +167,33 @@ impl AuthLayer {
     }
 }
 
-/// Splits Milvus's `authorization` value: base64 of `user:password`. The messages match
-/// Milvus's wording where it has one, and never echo the value.
+/// What an `authorization` value carries. `Debug` shows no secret.
+#[derive(Debug)]
+pub(crate) enum Credentials {
+    /// `user:password` (the password may contain `:`).
+    Password { user: String, password: Secret },
+    /// A value without `:` that starts with the API key prefix: the whole value is the token
+    /// (whether it is well formed is the store's business, so that a malformed key fails like
+    /// a wrong one).
+    ApiKey(Secret),
+}
+
+impl Credentials {
+    /// For logs: which kind of credential failed, never the credential.
+    fn method(&self) -> &'static str {
+        match self {
+            Credentials::Password { .. } => "password",
+            Credentials::ApiKey(_) => "api key",
+        }
+    }
+}
+
+/// Reads Milvus's `authorization` value: base64 of `user:password`, or base64 of a token
+/// without `:` (pymilvus's `token=`), which Quiver accepts only as one of its API keys. The
+/// messages match Milvus's wording where it has one, and never echo the value.
 pub(crate) fn parse_authorization(
     value: Option<&http::HeaderValue>,
-) -> Result<(String, Secret), &'static str> {
+) -> Result<Credentials, &'static str> {
     let value = value.ok_or("missing authorization in header")?;
     let bytes = value.as_bytes();
     if bytes.len() > MAX_AUTHORIZATION_LEN {
@@ -146,14 +201,20 @@ pub(crate) fn parse_authorization(
     }
     let decoded = STANDARD.decode(bytes).map_err(|_| "invalid token format")?;
     let decoded = Secret::from_utf8(decoded).ok_or("invalid token format")?;
-    let Some((user, password)) = decoded.expose().split_once(':') else {
-        // Milvus reads a value without ':' as an API key; Quiver has none on this port yet.
-        return Err("API keys are not accepted; authenticate with user:password");
-    };
-    if user.is_empty() {
-        return Err("invalid token format");
+    if let Some((user, password)) = decoded.expose().split_once(':') {
+        if user.is_empty() {
+            return Err("invalid token format");
+        }
+        return Ok(Credentials::Password {
+            user: user.to_owned(),
+            password: Secret::new(password.to_owned()),
+        });
     }
-    Ok((user.to_owned(), Secret::new(password.to_owned())))
+    if is_api_key_token(decoded.expose()) {
+        return Ok(Credentials::ApiKey(decoded));
+    }
+    // Milvus reads any value without ':' as an API key; Quiver's keys all start with `qvk_`.
+    Err("invalid token format: expected user:password or a Quiver API key")
 }
 
 #[cfg(test)]
@@ -166,9 +227,49 @@ mod tests {
 
     #[test]
     fn parses_user_and_password_with_colons_in_the_password() {
-        let (user, password) = parse_authorization(Some(&header("root:a:b:c"))).unwrap();
+        let parsed = parse_authorization(Some(&header("root:a:b:c"))).unwrap();
+        let Credentials::Password { user, password } = parsed else { panic!("{parsed:?}") };
         assert_eq!(user, "root");
         assert_eq!(password.expose(), "a:b:c");
+    }
+
+    const TOKEN: &str =
+        "qvk_0123456789abcdef_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn a_value_without_colon_and_with_the_key_prefix_is_an_api_key() {
+        let parsed = parse_authorization(Some(&header(TOKEN))).unwrap();
+        let Credentials::ApiKey(token) = &parsed else { panic!("{parsed:?}") };
+        assert_eq!(token.expose(), TOKEN);
+        // A malformed key is still handed to the store, which refuses it like a wrong one.
+        let parsed = parse_authorization(Some(&header("qvk_short"))).unwrap();
+        assert!(matches!(parsed, Credentials::ApiKey(_)));
+    }
+
+    #[test]
+    fn a_colon_makes_it_a_password_even_with_the_key_prefix() {
+        let parsed = parse_authorization(Some(&header(&format!("{TOKEN}:x")))).unwrap();
+        assert!(matches!(parsed, Credentials::Password { ref user, .. } if user == TOKEN));
+    }
+
+    #[test]
+    fn other_values_without_colon_are_refused_without_echoing_them() {
+        for value in ["no-colon", "root", "qvk", "QVK_0123456789abcdef_00", " qvk_x"] {
+            let err = parse_authorization(Some(&header(value))).unwrap_err();
+            assert!(err.starts_with("invalid token format"), "{value}: {err}");
+            assert!(!err.contains(value), "{value}: {err}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_credential() {
+        let parsed = parse_authorization(Some(&header(TOKEN))).unwrap();
+        let debug = format!("{parsed:?}");
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
+        let parsed = parse_authorization(Some(&header("root:hunter2-long-enough"))).unwrap();
+        let debug = format!("{parsed:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert_eq!(parsed.method(), "password");
     }
 
     #[test]

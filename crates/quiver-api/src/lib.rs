@@ -7,6 +7,8 @@
 //! - `server.rs`: the server; `listener.rs`: accept loop and TLS handshakes; `tls.rs`:
 //!   certificates (generated on first start) and mutual TLS.
 //! - `auth.rs`: authentication of every request, before routing.
+//! - `ratelimit.rs`: token buckets per user and per address for reads, writes, DDL and logins;
+//!   `quota.rs`: the disk quota (a cap on the data directory's size) that refuses inserts.
 //! - `service/`: one handler per RPC (authorization first, then validation, then the engine);
 //!   `convert/`: wire types to domain types and back; `status.rs`: errors to Milvus codes.
 //!
@@ -18,6 +20,8 @@ mod convert;
 mod error;
 mod listener;
 pub mod proto;
+mod quota;
+mod ratelimit;
 mod server;
 mod service;
 mod status;
@@ -25,6 +29,11 @@ pub mod tls;
 
 pub use error::ApiError;
 pub use listener::PeerInfo;
+pub use quota::{DEFAULT_REFRESH as DATA_QUOTA_REFRESH, DataQuota, QuotaExceeded};
+pub use ratelimit::{
+    ClassLimits, FLUSH_COST, LimitScope, Rate, RateLimiter, RateLimits, RequestClass, RetryAfter,
+    WRITE_REQUEST_COST,
+};
 pub use server::{MAX_MESSAGE_BYTES, serve};
-pub use service::MilvusApi;
+pub use service::{MilvusApi, rpc_class};
 pub use tls::{ServerTls, TlsSettings, server_tls};

@@ -28,7 +28,7 @@ pub async fn serve(
     api: MilvusApi,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ApiError> {
-    let auth = AuthLayer::new(api.security.clone());
+    let auth = AuthLayer::new(api.security.clone(), api.limiter.clone());
     let service = MilvusServiceServer::new(api)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);

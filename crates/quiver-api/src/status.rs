@@ -6,11 +6,14 @@ use quiver_engine::EngineError;
 use quiver_security::SecurityError;
 
 use crate::proto::common::{ErrorCode, Status};
+use crate::quota::QuotaExceeded;
+use crate::ratelimit::RetryAfter;
 
 /// Milvus error numbers (`merr`) that Quiver sends.
 pub(crate) mod code {
     pub(crate) const INTERNAL: i32 = 5;
     pub(crate) const RATE_LIMITED: i32 = 8;
+    pub(crate) const QUOTA_EXCEEDED: i32 = 9;
     pub(crate) const COLLECTION_NOT_FOUND: i32 = 100;
     pub(crate) const COLLECTION_NOT_LOADED: i32 = 101;
     pub(crate) const PARTITION_NOT_FOUND: i32 = 200;
@@ -45,6 +48,7 @@ impl Failure {
             }
             code::INDEX_NOT_FOUND => ErrorCode::IndexNotExist,
             code::RATE_LIMITED => ErrorCode::RateLimit,
+            code::QUOTA_EXCEEDED => ErrorCode::DiskQuotaExhausted,
             _ => ErrorCode::UnexpectedError,
         };
         Failure::Milvus { code, legacy, reason: reason.into() }
@@ -60,6 +64,19 @@ impl Failure {
 
     pub(crate) fn internal(reason: impl Into<String>) -> Failure {
         Failure::new(code::INTERNAL, reason)
+    }
+
+    /// A request refused by the rate limiter: Milvus code 8 with legacy `RateLimit` (49)
+    /// and `retriable`, which pymilvus retries with backoff (10 ms, ×3, at most 3 s, up to 75
+    /// times or the call's timeout), as it does against Milvus.
+    pub(crate) fn rate_limited(refusal: RetryAfter) -> Failure {
+        Failure::new(code::RATE_LIMITED, refusal.to_string())
+    }
+
+    /// A write refused by the disk quota: Milvus code 9 with legacy `DiskQuotaExhausted`
+    /// (54), not retriable (pymilvus raises it at once).
+    pub(crate) fn quota_exceeded(refusal: QuotaExceeded) -> Failure {
+        Failure::new(code::QUOTA_EXCEEDED, refusal.to_string())
     }
 
     /// The Milvus status of this failure; gRPC-level failures have none.

@@ -1,9 +1,10 @@
 //! The one error type of the security layer.
 //!
 //! Every variant is something the API layer maps to one Milvus status (code and gRPC status);
-//! the mapping lives there. Messages never contain a password, a hash, a token or a MAC, and
-//! echo at most a short prefix of a name that came from outside. [`SecurityError::Unauthenticated`]
-//! is deliberately the same whether the user does not exist or the password is wrong.
+//! the mapping lives there. Messages never contain a password, a hash, a token (API keys
+//! included) or a MAC, and echo at most a short prefix of a name that came from outside.
+//! [`SecurityError::Unauthenticated`] is deliberately the same whether the user does not exist
+//! or the password is wrong, and for every way an API key can fail.
 
 use std::time::Duration;
 
@@ -15,9 +16,10 @@ use crate::privilege::Privilege;
 /// Everything the security layer can refuse or fail with.
 #[derive(Debug, Error)]
 pub enum SecurityError {
-    /// The credentials are not valid. Says nothing about whether the user exists (Milvus code
-    /// 1400 / gRPC UNAUTHENTICATED).
-    #[error("authentication failed: wrong user name or password")]
+    /// The credentials are not valid. Says nothing about whether the user exists, nor, for an
+    /// API key, whether the key exists, was revoked, has expired or the token is malformed
+    /// (Milvus code 1400 / gRPC UNAUTHENTICATED).
+    #[error("authentication failed: wrong user name, password or API key")]
     Unauthenticated,
 
     /// Too many failed logins for this user name or client address; every attempt, even one
@@ -91,7 +93,23 @@ pub enum SecurityError {
     #[error("privilege group {name:?} is built in and cannot be changed")]
     BuiltinPrivilegeGroup { name: String },
 
-    /// A count the store bounds (users, roles, grants, groups) would be exceeded.
+    /// The user already has an API key with this name.
+    #[error("user {user:?} already has an API key named {name:?}")]
+    ApiKeyExists { user: String, name: String },
+
+    /// The user has no API key with this name (revoked already, or never created).
+    #[error("user {user:?} has no API key named {name:?}")]
+    ApiKeyNotFound { user: String, name: String },
+
+    /// An API key can only be given roles its user holds.
+    #[error("user {user:?} does not hold role {role:?}, so an API key of theirs cannot")]
+    ApiKeyRoleNotHeld { user: String, role: String },
+
+    /// The API key's settings break a rule (the reason says which).
+    #[error("invalid API key: {reason}")]
+    InvalidApiKey { reason: &'static str },
+
+    /// A count the store bounds (users, roles, grants, groups, API keys) would be exceeded.
     #[error("too many {what}: at most {max}")]
     LimitExceeded { what: &'static str, max: usize },
 

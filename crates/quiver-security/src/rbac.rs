@@ -9,6 +9,16 @@
 //! historically let everyone describe collections), holds **no** grants in a new store: a user
 //! may do nothing until an administrator grants it. Administrators may grant to `public`.
 //!
+//! # API keys
+//!
+//! A caller that authenticated with an API key is its user restricted to the key's roles: a
+//! [`Principal`] with `roles: Some(..)`. Every decision about it
+//! ([`SecurityState::check_principal`], [`SecurityState::visible_principal`],
+//! [`SecurityState::visible_database_principal`], [`SecurityState::is_admin_principal`])
+//! counts only the user's *current* explicit roles that the key also holds, plus `public`: a
+//! key never holds more than its user, whatever happened to the user since the key was made. The by-name functions (`check`, `visible`, …) are the
+//! same decisions for a caller with all of the user's roles.
+//!
 //! # One decision per request
 //!
 //! The API layer asks [`SecurityState::check`] with the request's privilege, the [`Object`] it
@@ -45,6 +55,7 @@ use crate::groups::BuiltinGroup;
 use crate::names::{ADMIN_ROLE, ANY, PUBLIC_ROLE, truncated};
 use crate::privilege::{ObjectType, Privilege, PrivilegeLevel};
 use crate::state::{RoleRecord, SecurityState};
+use crate::store::Principal;
 
 /// What a request acts on; see the module documentation for which to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,14 +160,67 @@ impl GrantKey {
     }
 }
 
+/// Whose grants a decision uses: a user and, for a caller that authenticated with an API key,
+/// the roles the key is restricted to.
+#[derive(Clone, Copy, Debug)]
+struct Subject<'a> {
+    user: &'a str,
+    /// `None`: all the user's roles. `Some`: only these of them (and `public`).
+    restriction: Option<&'a [String]>,
+}
+
+impl<'a> Subject<'a> {
+    fn user(user: &'a str) -> Subject<'a> {
+        Subject { user, restriction: None }
+    }
+
+    fn of(principal: &'a Principal) -> Subject<'a> {
+        Subject { user: &principal.user, restriction: principal.roles.as_deref() }
+    }
+
+    /// True if the restriction lets the user's explicit role `role` count.
+    fn permits(&self, role: &str) -> bool {
+        self.restriction.is_none_or(|roles| roles.iter().any(|r| r == role))
+    }
+}
+
 impl SecurityState {
     /// True if the user holds `admin`.
     pub fn is_admin(&self, user: &str) -> bool {
-        self.users.get(user).is_some_and(|u| u.roles.contains(ADMIN_ROLE))
+        self.subject_is_admin(Subject::user(user))
     }
 
-    /// The authorization decision for one request; see the module documentation.
-    /// Errors with [`SecurityError::PermissionDenied`] in Milvus's wording.
+    /// True if the principal may act as `admin`: its user holds `admin` and, for an API key,
+    /// the key holds it too.
+    pub fn is_admin_principal(&self, principal: &Principal) -> bool {
+        self.subject_is_admin(Subject::of(principal))
+    }
+
+    fn subject_is_admin(&self, subject: Subject<'_>) -> bool {
+        subject.permits(ADMIN_ROLE)
+            && self.users.get(subject.user).is_some_and(|u| u.roles.contains(ADMIN_ROLE))
+    }
+
+    /// The explicit roles whose grants apply to the principal, sorted: the user's roles, and
+    /// for an API key only those the key also holds (`public` is implicit and not listed).
+    /// Empty if the user does not exist.
+    pub fn effective_roles(&self, principal: &Principal) -> Vec<String> {
+        let subject = Subject::of(principal);
+        self.users
+            .get(subject.user)
+            .into_iter()
+            .flat_map(|u| u.roles.iter())
+            .filter(|role| subject.permits(role))
+            .cloned()
+            .collect()
+    }
+
+    /// The authorization decision for one request by a user's own credentials (all of the
+    /// user's roles); see the module documentation. Errors with
+    /// [`SecurityError::PermissionDenied`] in Milvus's wording.
+    ///
+    /// Requests should be decided with [`SecurityState::check_principal`], which also honours
+    /// an API key's restriction; this is that decision for an unrestricted principal.
     pub fn check(
         &self,
         user: &str,
@@ -164,12 +228,35 @@ impl SecurityState {
         object: &Object<'_>,
         db: &str,
     ) -> Result<(), SecurityError> {
-        if self.is_allowed(user, privilege, object, db) {
+        self.check_subject(Subject::user(user), privilege, object, db)
+    }
+
+    /// The authorization decision for one request by `principal`: as
+    /// [`SecurityState::check`] for its user, with only the roles its API key holds (if it
+    /// authenticated with one) intersected with the roles the user holds now.
+    pub fn check_principal(
+        &self,
+        principal: &Principal,
+        privilege: Privilege,
+        object: &Object<'_>,
+        db: &str,
+    ) -> Result<(), SecurityError> {
+        self.check_subject(Subject::of(principal), privilege, object, db)
+    }
+
+    fn check_subject(
+        &self,
+        subject: Subject<'_>,
+        privilege: Privilege,
+        object: &Object<'_>,
+        db: &str,
+    ) -> Result<(), SecurityError> {
+        if self.subject_is_allowed(subject, privilege, object, db) {
             Ok(())
         } else {
             Err(SecurityError::PermissionDenied {
                 privilege,
-                user: truncated(user),
+                user: truncated(subject.user),
                 database: truncated(db),
             })
         }
@@ -183,14 +270,37 @@ impl SecurityState {
         object: &Object<'_>,
         db: &str,
     ) -> bool {
-        let own_user_object = matches!(object, Object::User(target) if *target == user);
+        self.subject_is_allowed(Subject::user(user), privilege, object, db)
+    }
+
+    /// [`SecurityState::check_principal`] as a boolean.
+    pub fn is_allowed_principal(
+        &self,
+        principal: &Principal,
+        privilege: Privilege,
+        object: &Object<'_>,
+        db: &str,
+    ) -> bool {
+        self.subject_is_allowed(Subject::of(principal), privilege, object, db)
+    }
+
+    /// The own-user exception holds for API keys too: it is about who the user is, not about
+    /// roles, and changing the password through `UpdateUser` still needs the old password.
+    fn subject_is_allowed(
+        &self,
+        subject: Subject<'_>,
+        privilege: Privilege,
+        object: &Object<'_>,
+        db: &str,
+    ) -> bool {
+        let own_user_object = matches!(object, Object::User(target) if *target == subject.user);
         if own_user_object && matches!(privilege, Privilege::UpdateUser | Privilege::SelectUser) {
             return true;
         }
-        if self.is_admin(user) {
+        if self.subject_is_admin(subject) {
             return true;
         }
-        self.roles_of(user).any(|role| {
+        self.roles_of(subject).any(|role| {
             role.grants
                 .keys()
                 .any(|key| key.matches(object, db) && self.covers(&key.privilege, privilege))
@@ -200,11 +310,20 @@ impl SecurityState {
     /// True if the user holds any collection-level privilege on `collection` in `db` (admins
     /// see everything): whether the collection appears in the user's listings.
     pub fn visible(&self, user: &str, db: &str, collection: &str) -> bool {
-        if self.is_admin(user) {
+        self.subject_sees(Subject::user(user), db, collection)
+    }
+
+    /// [`SecurityState::visible`] for a principal, honouring an API key's restriction.
+    pub fn visible_principal(&self, principal: &Principal, db: &str, collection: &str) -> bool {
+        self.subject_sees(Subject::of(principal), db, collection)
+    }
+
+    fn subject_sees(&self, subject: Subject<'_>, db: &str, collection: &str) -> bool {
+        if self.subject_is_admin(subject) {
             return true;
         }
         let object = Object::Collection(collection);
-        self.roles_of(user).any(|role| {
+        self.roles_of(subject).any(|role| {
             role.grants.keys().any(|key| {
                 key.matches(&object, db)
                     && Privilege::VARIANTS.iter().any(|&p| {
@@ -218,19 +337,34 @@ impl SecurityState {
     /// True if the user holds any grant in `db` (or in every database): whether the database
     /// appears in the user's listings. Admins see every database.
     pub fn visible_database(&self, user: &str, db: &str) -> bool {
-        if self.is_admin(user) {
+        self.subject_sees_database(Subject::user(user), db)
+    }
+
+    /// [`SecurityState::visible_database`] for a principal, honouring an API key's
+    /// restriction.
+    pub fn visible_database_principal(&self, principal: &Principal, db: &str) -> bool {
+        self.subject_sees_database(Subject::of(principal), db)
+    }
+
+    fn subject_sees_database(&self, subject: Subject<'_>, db: &str) -> bool {
+        if self.subject_is_admin(subject) {
             return true;
         }
-        self.roles_of(user)
+        self.roles_of(subject)
             .any(|role| role.grants.keys().any(|key| key.db_name == ANY || key.db_name == db))
     }
 
-    /// The roles whose grants apply to the user: their explicit roles and `public`. Nothing
-    /// for a user that does not exist.
-    fn roles_of<'s>(&'s self, user: &str) -> impl Iterator<Item = &'s RoleRecord> + 's {
-        let explicit = self.users.get(user).into_iter().flat_map(|u| u.roles.iter());
-        let public = self.users.get(user).map(|_| PUBLIC_ROLE);
-        explicit.map(String::as_str).chain(public).filter_map(|name| self.roles.get(name))
+    /// The roles whose grants apply to the subject: the user's explicit roles that the
+    /// restriction permits, and `public`. Nothing for a user that does not exist.
+    fn roles_of<'s>(&'s self, subject: Subject<'s>) -> impl Iterator<Item = &'s RoleRecord> + 's {
+        let user = self.users.get(subject.user);
+        let explicit = user
+            .into_iter()
+            .flat_map(|u| u.roles.iter())
+            .filter(move |role| subject.permits(role))
+            .map(String::as_str);
+        let public = user.map(|_| PUBLIC_ROLE);
+        explicit.chain(public).filter_map(|name| self.roles.get(name))
     }
 
     /// True if granting `granted` grants `privilege`.

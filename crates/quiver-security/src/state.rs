@@ -10,11 +10,17 @@
 //! exists and holds `admin`; a user's roles are `admin` or existing custom roles (`public` is
 //! implicit and never stored); the role table holds `public` and the custom roles, never
 //! `admin` (which needs no grants); every grant's privilege resolves, custom groups included;
-//! every user's password generation is below `next_generation`.
+//! every user's password generation is below `next_generation`; every API key belongs to an
+//! existing user, has a name unique among that user's keys, holds only roles its user holds
+//! (never `public`), expires (if at all) after its creation, and the per-user and total key
+//! counts are within `api_key`'s bounds.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::SecurityError;
+use crate::api_key::{
+    ApiKeyInfo, ApiKeyRecord, KeyDigest, MAX_API_KEYS, MAX_API_KEYS_PER_USER, validate_api_key_name,
+};
 use crate::groups::BuiltinGroup;
 use crate::hash::HashedPassword;
 use crate::names::{
@@ -44,6 +50,8 @@ pub struct SecurityState {
     /// `public` and the custom roles.
     pub(crate) roles: BTreeMap<String, RoleRecord>,
     pub(crate) groups: BTreeMap<String, BTreeSet<Privilege>>,
+    /// API keys by id (see `api_key`).
+    pub(crate) api_keys: BTreeMap<String, ApiKeyRecord>,
 }
 
 /// One user. `Debug` shows the hash redacted.
@@ -94,6 +102,7 @@ impl SecurityState {
             users: BTreeMap::from([(ROOT_USER.to_owned(), root)]),
             roles: BTreeMap::from([(PUBLIC_ROLE.to_owned(), RoleRecord::default())]),
             groups: BTreeMap::new(),
+            api_keys: BTreeMap::new(),
         }
     }
 
@@ -176,6 +185,7 @@ impl SecurityState {
         }
         self.user(name)?;
         self.users.remove(name);
+        self.api_keys.retain(|_, key| key.user != name);
         Ok(())
     }
 
@@ -240,6 +250,9 @@ impl SecurityState {
         for user in self.users.values_mut() {
             user.roles.remove(name);
         }
+        for key in self.api_keys.values_mut() {
+            key.roles.remove(name);
+        }
         Ok(())
     }
 
@@ -256,8 +269,8 @@ impl SecurityState {
         Ok(())
     }
 
-    /// Takes the role from `user` (a no-op if they do not hold it). `public` cannot be taken,
-    /// nor `admin` from `root`.
+    /// Takes the role from `user` (a no-op if they do not hold it) and from all of the user's
+    /// API keys, for good. `public` cannot be taken, nor `admin` from `root`.
     pub(crate) fn remove_user_from_role(
         &mut self,
         user: &str,
@@ -274,6 +287,114 @@ impl SecurityState {
             return Err(SecurityError::RootProtected);
         }
         self.user_mut(user)?.roles.remove(role);
+        for key in self.api_keys.values_mut().filter(|key| key.user == user) {
+            key.roles.remove(role);
+        }
+        Ok(())
+    }
+
+    // API keys.
+
+    /// The API keys of `user` (every key if `None`; none for an unknown user), sorted by user
+    /// and name. Never a secret or digest.
+    pub fn list_api_keys(&self, user: Option<&str>) -> Vec<ApiKeyInfo> {
+        let mut keys: Vec<ApiKeyInfo> = self
+            .api_keys
+            .iter()
+            .filter(|(_, key)| user.is_none_or(|user| key.user == user))
+            .map(|(id, key)| key.info(id))
+            .collect();
+        keys.sort_by(|a, b| (&a.user, &a.name).cmp(&(&b.user, &b.name)));
+        keys
+    }
+
+    /// The id of `user`'s key called `name`.
+    pub(crate) fn api_key_id(&self, user: &str, name: &str) -> Option<&str> {
+        self.api_keys
+            .iter()
+            .find(|(_, key)| key.user == user && key.name == name)
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// Adds a key under `id` (fresh, drawn by the caller) with the given digest, after every
+    /// rule of `api_key`: the user exists, the name is valid and new for the user, each role is
+    /// `public` (implicit, not stored) or one the user holds, the expiry is after `now_unix`,
+    /// and the counts stay within their bounds.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn create_api_key(
+        &mut self,
+        user: &str,
+        name: &str,
+        roles: &[String],
+        expires_unix_secs: Option<u64>,
+        now_unix: u64,
+        id: String,
+        digest: KeyDigest,
+    ) -> Result<ApiKeyInfo, SecurityError> {
+        let record = self.user(user)?;
+        validate_api_key_name(name)?;
+        let mut key_roles = BTreeSet::new();
+        for role in roles {
+            if role == PUBLIC_ROLE {
+                continue;
+            }
+            if !record.roles.contains(role) {
+                if !self.role_exists(role) {
+                    return Err(SecurityError::RoleNotFound { name: truncated(role) });
+                }
+                return Err(SecurityError::ApiKeyRoleNotHeld {
+                    user: user.to_owned(),
+                    role: truncated(role),
+                });
+            }
+            key_roles.insert(role.clone());
+        }
+        if expires_unix_secs.is_some_and(|expires| expires <= now_unix) {
+            return Err(SecurityError::InvalidApiKey {
+                reason: "the expiry must be in the future",
+            });
+        }
+        if self.api_key_id(user, name).is_some() {
+            return Err(SecurityError::ApiKeyExists {
+                user: user.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        if self.api_keys.values().filter(|key| key.user == user).count() >= MAX_API_KEYS_PER_USER {
+            return Err(SecurityError::LimitExceeded {
+                what: "API keys of one user",
+                max: MAX_API_KEYS_PER_USER,
+            });
+        }
+        if self.api_keys.len() >= MAX_API_KEYS {
+            return Err(SecurityError::LimitExceeded { what: "API keys", max: MAX_API_KEYS });
+        }
+        if self.api_keys.contains_key(&id) {
+            return Err(SecurityError::Internal { reason: "API key id collision" });
+        }
+        let record = ApiKeyRecord {
+            user: user.to_owned(),
+            name: name.to_owned(),
+            digest,
+            created_unix_secs: now_unix,
+            expires_unix_secs,
+            roles: key_roles,
+        };
+        let info = record.info(&id);
+        self.api_keys.insert(id, record);
+        Ok(info)
+    }
+
+    /// Removes `user`'s key called `name`.
+    pub(crate) fn revoke_api_key(&mut self, user: &str, name: &str) -> Result<(), SecurityError> {
+        self.user(user)?;
+        let Some(id) = self.api_key_id(user, name).map(str::to_owned) else {
+            return Err(SecurityError::ApiKeyNotFound {
+                user: user.to_owned(),
+                name: truncated(name),
+            });
+        };
+        self.api_keys.remove(&id);
         Ok(())
     }
 

@@ -1,5 +1,5 @@
-//! [`SecurityStore`]: the persistent users, roles, grants and privilege groups, with
-//! authentication (throttled, cached) and authorization over them.
+//! [`SecurityStore`]: the persistent users, roles, grants, privilege groups and API keys, with
+//! authentication (throttled, cached for passwords) and authorization over them.
 //!
 //! Everything lives in one small file, `security.qvs` at the root of the backend (format in
 //! `store_codec`). It is replaced atomically on every change. A missing file means the store
@@ -11,6 +11,9 @@
 //! writer's fsync. Writers are serialized; each clones the state, changes the clone, writes
 //! it, and only then publishes it, so a failed write leaves memory equal to disk (after a
 //! failed fsync, by re-reading the file, which may hold either version).
+//!
+//! API keys (`api_key`) are checked against the current snapshot on every request, with no
+//! cache: a revocation, a deleted user or a role taken away applies to the very next request.
 //!
 //! The throttle and the credential cache live in memory only: a restart forgets lockouts
 //! (the backoff restarts at its first step) and cached credentials (the next request of each
@@ -25,6 +28,7 @@ use parking_lot::{Mutex, RwLock};
 use quiver_storage::Backend;
 
 use crate::SecurityError;
+use crate::api_key::{self, ApiKeyInfo};
 use crate::cache::{
     CREDENTIAL_CACHE_CAPACITY, CREDENTIAL_CACHE_TTL, CredentialCache, CredentialCacheStats,
 };
@@ -38,10 +42,42 @@ use crate::state::{PrivilegeGroupInfo, SecurityState, UserInfo};
 use crate::store_codec::{self, SECURITY_FILE};
 use crate::throttle::{Throttle, ThrottleConfig};
 
-/// An authenticated caller.
+/// An authenticated caller: a user, and what it may use of the user's roles.
+///
+/// Authorize its requests with [`SecurityStore::check_principal`] (and filter listings with
+/// [`SecurityStore::visible_principal`], [`SecurityStore::visible_database_principal`]): the
+/// by-name functions ignore `roles` and would give an API key all of its user's roles.
+/// `Debug` shows no secret (a principal holds none).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
     pub user: String,
+    /// `None`: authenticated with the user's password, all of the user's roles count. `Some`:
+    /// authenticated with an API key, only these of the user's explicit roles count (and
+    /// `public`), intersected again with the user's current roles at every decision.
+    pub roles: Option<Vec<String>>,
+    /// The API key used, if any (for logs and audit).
+    pub api_key: Option<ApiKeyRef>,
+}
+
+/// Which API key a principal authenticated with. Names nothing secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRef {
+    /// The key's id (the public part of its token).
+    pub id: String,
+    /// The key's name among its user's keys.
+    pub name: String,
+}
+
+impl Principal {
+    /// A caller authenticated with the user's own credentials: all of the user's roles count.
+    pub fn unrestricted(user: &str) -> Principal {
+        Principal { user: user.to_owned(), roles: None, api_key: None }
+    }
+
+    /// True if the caller authenticated with an API key.
+    pub fn is_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
 }
 
 /// The security store; see the module documentation.
@@ -162,7 +198,7 @@ impl SecurityStore {
         let generation = record.map_or(0, |r| r.generation);
         if self.cache.lookup(user, password, generation, now) && record.is_some() {
             self.throttle.record_success(user);
-            return Ok(Principal { user: user.to_owned() });
+            return Ok(Principal::unrestricted(user));
         }
         let verified = {
             let _permit = self.argon2.acquire();
@@ -178,10 +214,62 @@ impl SecurityStore {
             Some(record) if verified => {
                 self.cache.insert(user, password, record.generation, now);
                 self.throttle.record_success(user);
-                Ok(Principal { user: user.to_owned() })
+                Ok(Principal::unrestricted(user))
             }
             Some(_) | None => {
                 self.throttle.record_failure(user, peer, now);
+                Err(SecurityError::Unauthenticated)
+            }
+        }
+    }
+
+    /// Checks an API key token (see `api_key` for its form), in this order: the throttle of the
+    /// client address (key guesses share the address's budget with password guesses; there is
+    /// no per-key lockout), the key by its id, the digest of the secret (one HMAC, constant-time
+    /// comparison; a dummy one when the id is unknown or the token malformed), then that the key
+    /// has not expired at `now_unix` and its user exists. Every failure, whatever the cause, is
+    /// [`SecurityError::Unauthenticated`] and is counted against the address.
+    ///
+    /// The principal's roles are the key's roles that the user still holds. Cheap (one HMAC, no
+    /// Argon2); the API layer may still call it from the same blocking path as
+    /// [`SecurityStore::authenticate`].
+    pub fn authenticate_key(
+        &self,
+        token: &Secret,
+        peer: IpAddr,
+        now: Instant,
+        now_unix: u64,
+    ) -> Result<Principal, SecurityError> {
+        self.throttle.check_address(peer, now)?;
+        let state = self.snapshot();
+        let principal = match api_key::parse_token(token.expose()) {
+            None => {
+                api_key::dummy_verify(&[0; 32]);
+                None
+            }
+            Some(parsed) => match state.api_keys.get_key_value(parsed.id) {
+                None => {
+                    api_key::dummy_verify(parsed.secret.as_bytes());
+                    None
+                }
+                Some((id, key)) => {
+                    let verified = api_key::verify(id, parsed.secret.as_bytes(), &key.digest);
+                    let user = state.users.get(&key.user);
+                    match user {
+                        Some(user) if verified && key.alive(now_unix) => Some(Principal {
+                            user: key.user.clone(),
+                            roles: Some(key.roles.intersection(&user.roles).cloned().collect()),
+                            api_key: Some(ApiKeyRef { id: id.clone(), name: key.name.clone() }),
+                        }),
+                        Some(_) | None => None,
+                    }
+                }
+            },
+        };
+        match principal {
+            Some(principal) => Ok(principal),
+            None => {
+                self.throttle.record_address_failure(peer, now);
                 Err(SecurityError::Unauthenticated)
             }
         }
@@ -215,6 +303,28 @@ impl SecurityStore {
         self.snapshot().visible_database(user, db)
     }
 
+    /// See [`SecurityState::check_principal`]: the decision for a request, honouring an API
+    /// key's restriction.
+    pub fn check_principal(
+        &self,
+        principal: &Principal,
+        privilege: Privilege,
+        object: &Object<'_>,
+        db: &str,
+    ) -> Result<(), SecurityError> {
+        self.snapshot().check_principal(principal, privilege, object, db)
+    }
+
+    /// See [`SecurityState::visible_principal`].
+    pub fn visible_principal(&self, principal: &Principal, db: &str, collection: &str) -> bool {
+        self.snapshot().visible_principal(principal, db, collection)
+    }
+
+    /// See [`SecurityState::visible_database_principal`].
+    pub fn visible_database_principal(&self, principal: &Principal, db: &str) -> bool {
+        self.snapshot().visible_database_principal(principal, db)
+    }
+
     // Users.
 
     /// Creates a user with no explicit roles. The password must pass the policy.
@@ -240,7 +350,7 @@ impl SecurityStore {
         self.mutate(|state| state.set_password(name, hash))
     }
 
-    /// Deletes a user (never `root`); their cached credentials die with them.
+    /// Deletes a user (never `root`); their cached credentials and their API keys die with them.
     pub fn delete_user(&self, name: &str) -> Result<(), SecurityError> {
         self.mutate(|state| state.delete_user(name))
     }
@@ -255,6 +365,57 @@ impl SecurityStore {
         self.snapshot().user_roles(name)
     }
 
+    // API keys.
+
+    /// Creates an API key for `user` called `name` (unique among the user's keys), holding
+    /// `roles` (each `public`, which every key has anyway, or a role the user holds now),
+    /// expiring at `expires_unix_secs` (after `now_unix`) or never. Returns the key's listing
+    /// and its token, which exists nowhere else: show it to the client once and drop it.
+    ///
+    /// Whether the caller may create a key for `user` with these roles is the API layer's
+    /// decision; a caller that itself authenticated with a restricted key must not be able to
+    /// mint a key with roles its own key lacks (see [`SecurityState::effective_roles`]).
+    pub fn create_api_key(
+        &self,
+        user: &str,
+        name: &str,
+        roles: &[String],
+        expires_unix_secs: Option<u64>,
+        now_unix: u64,
+    ) -> Result<(ApiKeyInfo, Secret), SecurityError> {
+        self.mutate(|state| {
+            // 2^64 ids for at most 100 000 keys: a collision is a curiosity, but never reuse.
+            let key = loop {
+                let key = api_key::generate()?;
+                if !state.api_keys.contains_key(&key.id) {
+                    break key;
+                }
+            };
+            let info = state.create_api_key(
+                user,
+                name,
+                roles,
+                expires_unix_secs,
+                now_unix,
+                key.id,
+                key.digest,
+            )?;
+            Ok((info, key.token))
+        })
+    }
+
+    /// The API keys of `user`, or of everyone with `None`, sorted by user and name; never a
+    /// secret or digest.
+    pub fn list_api_keys(&self, user: Option<&str>) -> Vec<ApiKeyInfo> {
+        self.snapshot().list_api_keys(user)
+    }
+
+    /// Revokes `user`'s key called `name`. Takes effect for the next request that presents it
+    /// (there is no cache of verified keys).
+    pub fn revoke_api_key(&self, user: &str, name: &str) -> Result<(), SecurityError> {
+        self.mutate(|state| state.revoke_api_key(user, name))
+    }
+
     // Roles.
 
     /// Creates a custom role with no grants (`admin` and `public` exist already).
@@ -262,7 +423,8 @@ impl SecurityStore {
         self.mutate(|state| state.create_role(name))
     }
 
-    /// Drops a custom role; with `force`, even if users hold it or it has grants.
+    /// Drops a custom role; with `force`, even if users hold it or it has grants (it is then
+    /// taken from its users and their API keys).
     pub fn drop_role(&self, name: &str, force: bool) -> Result<(), SecurityError> {
         self.mutate(|state| state.drop_role(name, force))
     }
@@ -282,7 +444,9 @@ impl SecurityStore {
         self.mutate(|state| state.add_user_to_role(user, role))
     }
 
-    /// Takes a role from a user; never `public`, nor `admin` from `root`.
+    /// Takes a role from a user and from all of the user's API keys (for good: giving the role
+    /// back to the user does not give it back to the keys); never `public`, nor `admin` from
+    /// `root`.
     pub fn remove_user_from_role(&self, user: &str, role: &str) -> Result<(), SecurityError> {
         self.mutate(|state| state.remove_user_from_role(user, role))
     }
@@ -382,6 +546,7 @@ impl fmt::Debug for SecurityStore {
             .field("users", &state.users.len())
             .field("roles", &state.roles.len())
             .field("privilege_groups", &state.groups.len())
+            .field("api_keys", &state.api_keys.len())
             .field("throttled_keys", &self.throttle.tracked_keys())
             .field("credential_cache", &self.cache)
             .finish_non_exhaustive()
@@ -392,5 +557,7 @@ fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+#[cfg(test)]
+mod api_key_tests;
 #[cfg(test)]
 mod tests;

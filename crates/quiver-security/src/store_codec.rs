@@ -1,4 +1,4 @@
-//! The format of `security.qvs`: one block file (kind `QVSECURE`, version 1) with one block.
+//! The format of `security.qvs`: one block file (kind `QVSECURE`, version 2) with one block.
 //!
 //! All integers are little-endian; strings and lists are length-prefixed (`u64`), as in
 //! `quiver_storage::codec`. Privileges are stored by their API names, not by enum position, so
@@ -12,7 +12,14 @@
 //!           1 Collection, 2 User), object_name str, db_name str, privilege str, grantor str
 //! users:    len, then per user (ascending names): name str, hash str (PHC),
 //!           created_unix_secs u64, generation u64, len, role names str…
+//! api_keys: (version 2 only) len, then per key (ascending ids): id str (16 lowercase hex),
+//!           user str, name str, digest [u8; 32], created_unix_secs u64,
+//!           has_expiry bool (u8), expires_unix_secs u64 (0 when has_expiry is false),
+//!           len, role names str… (ascending)
 //! ```
+//!
+//! Version 1 (before API keys) is the same without the `api_keys` section; it is still read
+//! (as a state with no keys) and is rewritten as version 2 by the next change.
 //!
 //! Decoding trusts nothing: the block file's checksums come first, then every count and length
 //! is bounded (by the store's limits and the bytes remaining) before anything is allocated,
@@ -28,6 +35,10 @@ use quiver_storage::codec::{CodecError, Decoder, Encoder};
 use quiver_storage::{BlockFile, BlockFileWriter};
 
 use crate::SecurityError;
+use crate::api_key::{
+    API_KEY_ID_LEN, ApiKeyRecord, KeyDigest, MAX_API_KEY_NAME_LEN, MAX_API_KEYS,
+    MAX_API_KEYS_PER_USER, api_key_name_rule, is_key_id,
+};
 use crate::groups::BuiltinGroup;
 use crate::hash::{HashedPassword, MAX_HASH_LEN};
 use crate::names::{
@@ -44,7 +55,10 @@ use crate::state::{
 /// The file's key at the root of the backend.
 pub const SECURITY_FILE: &str = "security.qvs";
 const KIND: [u8; 8] = *b"QVSECURE";
-const VERSION: u32 = 1;
+/// The version written.
+const VERSION: u32 = 2;
+/// The oldest version read.
+const OLDEST_VERSION: u32 = 1;
 /// Longest privilege name (`PrivilegeGroupCollectionReadWrite` and custom group names).
 const MAX_PRIVILEGE_NAME_LEN: u64 = MAX_ROLE_NAME_LEN as u64;
 /// Longest object or database name in a grant (`quiver_core::MAX_NAME_LEN`).
@@ -88,6 +102,21 @@ pub(crate) fn encode(state: &SecurityState) -> Vec<u8> {
         }
     }
 
+    enc.put_len(state.api_keys.len());
+    for (id, key) in &state.api_keys {
+        enc.put_str(id);
+        enc.put_str(&key.user);
+        enc.put_str(&key.name);
+        enc.put_raw(&key.digest.0);
+        enc.put_u64(key.created_unix_secs);
+        enc.put_bool(key.expires_unix_secs.is_some());
+        enc.put_u64(key.expires_unix_secs.unwrap_or(0));
+        enc.put_len(key.roles.len());
+        for role in &key.roles {
+            enc.put_str(role);
+        }
+    }
+
     let mut writer = BlockFileWriter::new(KIND, VERSION);
     writer.add_block(enc.as_bytes());
     writer.finish()
@@ -100,12 +129,17 @@ pub(crate) fn decode(bytes: Vec<u8>) -> Result<SecurityState, SecurityError> {
         offset,
         reason: reason.to_owned(),
     };
+    let version = file.version();
+    if version < OLDEST_VERSION {
+        // The header's checksum matched, so this is not damage in transit: no such version.
+        return Err(corrupt(8, "unknown format version"));
+    }
     if file.num_blocks() != 1 {
         return Err(corrupt(0, "expected exactly one block"));
     }
     let block = file.block(0).ok_or_else(|| corrupt(0, "missing block"))?;
     let base = file.block_offset(0).unwrap_or(0);
-    decode_body(&mut Decoder::new(block)).map_err(|err| {
+    decode_body(&mut Decoder::new(block), version).map_err(|err| {
         corrupt(base.saturating_add(u64::try_from(err.offset).unwrap_or(u64::MAX)), err.reason)
     })
 }
@@ -122,7 +156,7 @@ fn fail<T>(offset: usize, reason: &'static str) -> Result<T, CodecError> {
     Err(CodecError { offset, reason })
 }
 
-fn decode_body(dec: &mut Decoder<'_>) -> Result<SecurityState, CodecError> {
+fn decode_body(dec: &mut Decoder<'_>, version: u32) -> Result<SecurityState, CodecError> {
     let next_generation = dec.get_u64()?;
     if next_generation == 0 {
         return fail(0, "next generation is zero");
@@ -130,8 +164,9 @@ fn decode_body(dec: &mut Decoder<'_>) -> Result<SecurityState, CodecError> {
     let groups = decode_groups(dec)?;
     let roles = decode_roles(dec, &groups)?;
     let users = decode_users(dec, &roles, next_generation)?;
+    let api_keys = if version >= 2 { decode_api_keys(dec, &users)? } else { BTreeMap::new() };
     dec.finish()?;
-    Ok(SecurityState { next_generation, users, roles, groups })
+    Ok(SecurityState { next_generation, users, roles, groups, api_keys })
 }
 
 fn decode_groups(
@@ -306,6 +341,84 @@ fn decode_users(
         return fail(at_users, "the root user is missing or does not hold admin");
     }
     Ok(users)
+}
+
+fn decode_api_keys(
+    dec: &mut Decoder<'_>,
+    users: &BTreeMap<String, UserRecord>,
+) -> Result<BTreeMap<String, ApiKeyRecord>, CodecError> {
+    let n_keys = dec.get_len(MAX_API_KEYS as u64)?;
+    let mut keys = BTreeMap::new();
+    // (user, name) of every key: names are unique per user.
+    let mut names: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut per_user: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut previous: Option<&str> = None;
+    for _ in 0..n_keys {
+        let at = dec.position();
+        let id = dec.get_str(API_KEY_ID_LEN as u64)?;
+        if !is_key_id(id) {
+            return fail(at, "invalid API key id");
+        }
+        if previous.is_some_and(|p| p >= id) {
+            return fail(at, "API keys are not in ascending order");
+        }
+        previous = Some(id);
+        let at_user = dec.position();
+        let user = dec.get_str(MAX_USER_NAME_LEN as u64)?;
+        let Some(owner) = users.get(user) else {
+            return fail(at_user, "API key of an unknown user");
+        };
+        let at_name = dec.position();
+        let name = dec.get_str(MAX_API_KEY_NAME_LEN as u64)?;
+        if api_key_name_rule(name).is_some() {
+            return fail(at_name, "invalid API key name");
+        }
+        if !names.insert((user, name)) {
+            return fail(at_name, "duplicate API key name for a user");
+        }
+        let count = per_user.entry(user).or_insert(0);
+        *count += 1;
+        if *count > MAX_API_KEYS_PER_USER {
+            return fail(at, "too many API keys for a user");
+        }
+        let digest = KeyDigest(dec.get_array::<32>()?);
+        let created_unix_secs = dec.get_u64()?;
+        let at_expiry = dec.position();
+        let has_expiry = dec.get_bool()?;
+        let expires = dec.get_u64()?;
+        let expires_unix_secs = match (has_expiry, expires) {
+            (false, 0) => None,
+            (true, expires) if expires > created_unix_secs => Some(expires),
+            (false, _) | (true, _) => {
+                return fail(at_expiry, "invalid API key expiry");
+            }
+        };
+        let n_roles = dec.get_len(MAX_ROLES as u64 + 1)?;
+        let mut key_roles = BTreeSet::new();
+        let mut previous_role: Option<&str> = None;
+        for _ in 0..n_roles {
+            let at = dec.position();
+            let role = dec.get_str(MAX_ROLE_NAME_LEN as u64)?;
+            if !owner.roles.contains(role) {
+                return fail(at, "API key holds a role its user does not");
+            }
+            if previous_role.is_some_and(|p| p >= role) {
+                return fail(at, "API key roles are not in ascending order");
+            }
+            previous_role = Some(role);
+            key_roles.insert(role.to_owned());
+        }
+        let record = ApiKeyRecord {
+            user: user.to_owned(),
+            name: name.to_owned(),
+            digest,
+            created_unix_secs,
+            expires_unix_secs,
+            roles: key_roles,
+        };
+        keys.insert(id.to_owned(), record);
+    }
+    Ok(keys)
 }
 
 #[cfg(test)]

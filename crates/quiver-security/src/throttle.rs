@@ -1,5 +1,11 @@
 //! Throttling of failed logins, per user name and per client address.
 //!
+//! API keys name no user: their attempts are checked and counted against the address only
+//! ([`Throttle::check_address`], [`Throttle::record_address_failure`]), in the same table, so
+//! an address guessing keys and passwords has one budget for both. Keys get no per-key entry:
+//! a key's secret has 256 bits, so locking one key protects nothing, and key ids are not
+//! secret, so a per-key lockout would let anyone who saw an id lock its owner out.
+//!
 //! A user name may fail [`ThrottleConfig::max_failures`] times and a client address
 //! [`ThrottleConfig::max_address_failures`] times within [`ThrottleConfig::window`]; the failure that reaches the limit locks the key. While a
 //! key is locked every attempt it is part of is refused, even one with the right password, so a
@@ -157,10 +163,19 @@ impl Throttle {
     /// Refuses the attempt if the user name or the address is locked, or if either is new
     /// while the table is full of live entries.
     pub fn check(&self, user: &str, addr: IpAddr, now: Instant) -> Result<(), SecurityError> {
+        self.check_keys(&[Key::user(user), Key::addr(addr)], now)
+    }
+
+    /// [`Throttle::check`] for an attempt that names no user (an API key): only the address
+    /// is checked. Key guesses and password guesses from one address share its budget.
+    pub fn check_address(&self, addr: IpAddr, now: Instant) -> Result<(), SecurityError> {
+        self.check_keys(&[Key::addr(addr)], now)
+    }
+
+    fn check_keys(&self, keys: &[Key], now: Instant) -> Result<(), SecurityError> {
         let mut state = self.state.lock();
-        let keys = [Key::user(user), Key::addr(addr)];
         let mut retry_after = None;
-        for key in &keys {
+        for key in keys {
             if let Some(wait) = state.entries.get(key).and_then(|e| e.locked(now)) {
                 retry_after = retry_after.max(Some(wait));
             }
@@ -181,8 +196,17 @@ impl Throttle {
 
     /// Counts a failed attempt against both keys, locking those that reach the limit.
     pub fn record_failure(&self, user: &str, addr: IpAddr, now: Instant) {
+        self.record_failure_keys([Key::user(user), Key::addr(addr)], now);
+    }
+
+    /// Counts a failed attempt that named no user (an API key) against the address only.
+    pub fn record_address_failure(&self, addr: IpAddr, now: Instant) {
+        self.record_failure_keys([Key::addr(addr)], now);
+    }
+
+    fn record_failure_keys<const N: usize>(&self, keys: [Key; N], now: Instant) {
         let mut state = self.state.lock();
-        for key in [Key::user(user), Key::addr(addr)] {
+        for key in keys {
             if !state.entries.contains_key(&key) && !self.make_room(&mut state, 1, now) {
                 // Only when another attempt filled the table since `check`: the next check of
                 // this untracked key is refused anyway while the table stays full.

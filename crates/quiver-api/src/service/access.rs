@@ -85,7 +85,7 @@ pub(super) fn update_credential(
     let username = required(&req.username, "username")?;
     let new_password = decode_password("newPassword", &new_password)?;
     let own = username == ctx.user;
-    let admin_resets_other = !own && api.security.snapshot().is_admin(&ctx.user);
+    let admin_resets_other = !own && api.security.snapshot().is_admin_principal(&ctx.principal);
     if !admin_resets_other {
         if old_password.is_empty() {
             return Err(Failure::new(
@@ -319,8 +319,7 @@ fn authorize_select_grant(api: &MilvusApi, ctx: &Ctx, role: &str) -> Result<(), 
     let state = api.security.snapshot();
     let holds = !role.is_empty()
         && state.user_exists(&ctx.user)
-        && (role == PUBLIC_ROLE
-            || state.user_roles(&ctx.user).is_ok_and(|roles| roles.iter().any(|r| r == role)));
+        && (role == PUBLIC_ROLE || state.effective_roles(&ctx.principal).iter().any(|r| r == role));
     if holds { Ok(()) } else { Err(denied) }
 }
 

@@ -68,7 +68,7 @@ pub(super) fn has_collection(
     req: pb::HasCollectionRequest,
 ) -> Result<pb::BoolResponse, Failure> {
     let value = match api.db.collection_info(&ctx.db, &req.collection_name) {
-        Ok(info) => api.security.visible(&ctx.user, &ctx.db, &info.name),
+        Ok(info) => api.security.visible_principal(&ctx.principal, &ctx.db, &info.name),
         Err(_) => false,
     };
     Ok(pb::BoolResponse { status: Some(ok_status()), value })
@@ -115,7 +115,7 @@ pub(super) fn show_collections(
         if !req.collection_names.is_empty() && !req.collection_names.contains(&name) {
             continue;
         }
-        if !api.security.visible(&ctx.user, &ctx.db, &name) {
+        if !api.security.visible_principal(&ctx.principal, &ctx.db, &name) {
             continue;
         }
         let Ok(info) = api.db.collection_info(&ctx.db, &name) else { continue };
@@ -307,7 +307,12 @@ pub(super) fn list_aliases(
         for name in api.db.list_collections(&ctx.db)? {
             let allowed = api
                 .security
-                .check(&ctx.user, Privilege::ListAliases, &Object::Collection(&name), &ctx.db)
+                .check_principal(
+                    &ctx.principal,
+                    Privilege::ListAliases,
+                    &Object::Collection(&name),
+                    &ctx.db,
+                )
                 .is_ok();
             if allowed {
                 out.extend(api.db.list_aliases(&ctx.db, Some(&name))?);
@@ -357,13 +362,15 @@ pub(super) fn list_databases(
     ctx: &Ctx,
     _req: pb::ListDatabasesRequest,
 ) -> Result<pb::ListDatabasesResponse, Failure> {
-    let all =
-        api.security.check(&ctx.user, Privilege::ListDatabases, &Object::Cluster, &ctx.db).is_ok();
+    let all = api
+        .security
+        .check_principal(&ctx.principal, Privilege::ListDatabases, &Object::Cluster, &ctx.db)
+        .is_ok();
     let db_names: Vec<String> = api
         .db
         .list_databases()
         .into_iter()
-        .filter(|db| all || api.security.visible_database(&ctx.user, db))
+        .filter(|db| all || api.security.visible_database_principal(&ctx.principal, db))
         .collect();
     Ok(pb::ListDatabasesResponse {
         status: Some(ok_status()),

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use quiver_core::Schema;
 use quiver_engine::{EngineError, FilterLimits, MAX_ROWS_PER_WRITE, QueryRequest, WriteResult};
-use quiver_security::{Object, Privilege};
+use quiver_security::Privilege;
 
 use crate::convert::fields;
 use crate::proto::common::CompactionState;
@@ -73,7 +73,8 @@ pub(super) fn insert(
     ctx: &Ctx,
     req: pb::InsertRequest,
 ) -> Result<pb::MutationResult, Failure> {
-    api.authorize(ctx, Privilege::Insert, Object::Collection(&req.collection_name))?;
+    api.authorize_collection(ctx, Privilege::Insert, &req.collection_name)?;
+    api.check_data_quota()?;
     refuse_namespace(&req.namespace)?;
     let collection = api.db.collection(&ctx.db, &req.collection_name)?;
     let batch = fields::insert_batch(collection.schema(), req.fields_data, req.num_rows)?;
@@ -88,7 +89,8 @@ pub(super) fn upsert(
     ctx: &Ctx,
     req: pb::UpsertRequest,
 ) -> Result<pb::MutationResult, Failure> {
-    api.authorize(ctx, Privilege::Upsert, Object::Collection(&req.collection_name))?;
+    api.authorize_collection(ctx, Privilege::Upsert, &req.collection_name)?;
+    api.check_data_quota()?;
     refuse_namespace(&req.namespace)?;
     if req.partial_update || !req.field_ops.is_empty() {
         return Err(Failure::unsupported("partial upsert (partial_update, field_ops)"));
@@ -107,7 +109,7 @@ pub(super) fn delete(
     ctx: &Ctx,
     req: pb::DeleteRequest,
 ) -> Result<pb::MutationResult, Failure> {
-    api.authorize(ctx, Privilege::Delete, Object::Collection(&req.collection_name))?;
+    api.authorize_collection(ctx, Privilege::Delete, &req.collection_name)?;
     refuse_namespace(&req.namespace)?;
     let collection = api.db.collection(&ctx.db, &req.collection_name)?;
     if req.expr.trim().is_empty() {
@@ -166,7 +168,7 @@ pub(super) fn flush(
     }
     let mut collections = Vec::with_capacity(req.collection_names.len());
     for name in &req.collection_names {
-        api.authorize(ctx, Privilege::Flush, Object::Collection(name))?;
+        api.authorize_collection(ctx, Privilege::Flush, name)?;
         collections.push((name, api.db.collection(&ctx.db, name)?));
     }
     let mut resp = pb::FlushResponse {
@@ -195,7 +197,7 @@ pub(super) fn get_flush_state(
     req: pb::GetFlushStateRequest,
 ) -> Result<pb::GetFlushStateResponse, Failure> {
     if !req.collection_name.is_empty() {
-        api.authorize(ctx, Privilege::GetFlushState, Object::Collection(&req.collection_name))?;
+        api.authorize_collection(ctx, Privilege::GetFlushState, &req.collection_name)?;
         api.db.collection_info(&ctx.db, &req.collection_name)?;
     }
     Ok(pb::GetFlushStateResponse { status: Some(ok_status()), flushed: true })
@@ -214,7 +216,7 @@ pub(super) fn manual_compaction(
     if req.collection_name.is_empty() {
         return Err(Failure::invalid("collection_name is required"));
     }
-    api.authorize(ctx, Privilege::Compaction, Object::Collection(&req.collection_name))?;
+    api.authorize_collection(ctx, Privilege::Compaction, &req.collection_name)?;
     let collection = api.db.collection(&ctx.db, &req.collection_name)?;
     let stats = collection.compact()?;
     // Ids start from the clock so that they do not repeat across restarts.

@@ -26,7 +26,7 @@ use quiver_engine::{
     SegmentView,
 };
 use quiver_expr::ScalarIndex;
-use quiver_security::{Object, Privilege};
+use quiver_security::Privilege;
 
 use crate::convert::fields::{self, COUNT_STAR, Outputs};
 use crate::proto::common::{KeyValuePair, PlaceholderGroup, PlaceholderType};
@@ -622,7 +622,7 @@ pub(super) fn search(
     ctx: &Ctx,
     req: pb::SearchRequest,
 ) -> Result<pb::SearchResults, Failure> {
-    api.authorize(ctx, Privilege::Search, Object::Collection(&req.collection_name))?;
+    api.authorize_collection(ctx, Privilege::Search, &req.collection_name)?;
     let collection = loaded_collection(api, ctx, &req.collection_name)?;
     let schema = collection.schema();
     let outputs = Outputs::resolve(schema, &req.output_fields, false)?;
@@ -734,7 +734,7 @@ pub(super) fn hybrid_search(
     ctx: &Ctx,
     req: pb::HybridSearchRequest,
 ) -> Result<pb::SearchResults, Failure> {
-    api.authorize(ctx, Privilege::Search, Object::Collection(&req.collection_name))?;
+    api.authorize_collection(ctx, Privilege::Search, &req.collection_name)?;
     let collection = loaded_collection(api, ctx, &req.collection_name)?;
     refuse_namespace(&req.namespace)?;
     if req.function_score.is_some() {
@@ -869,7 +869,7 @@ pub(super) fn query(
     ctx: &Ctx,
     req: pb::QueryRequest,
 ) -> Result<pb::QueryResults, Failure> {
-    api.authorize(ctx, Privilege::Query, Object::Collection(&req.collection_name))?;
+    api.authorize_collection(ctx, Privilege::Query, &req.collection_name)?;
     let collection = loaded_collection(api, ctx, &req.collection_name)?;
     refuse_namespace(&req.namespace)?;
     let schema = collection.schema();

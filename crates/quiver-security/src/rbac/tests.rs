@@ -6,6 +6,7 @@ use crate::groups::BuiltinGroup;
 use crate::hash::test_hash;
 use crate::privilege::{ObjectType, Privilege, PrivilegeLevel};
 use crate::state::SecurityState;
+use crate::store::Principal;
 
 const DB: &str = "db1";
 const COLL: &str = "c1";
@@ -417,5 +418,100 @@ proptest! {
             }
         }
         prop_assert!(!s.visible("nobody", "db1", "c1") && !s.visible_database("nobody", "db1"));
+    }
+}
+
+#[test]
+fn a_principal_from_a_key_counts_only_the_roles_of_both_key_and_user() {
+    let mut s = state();
+    s.create_role("w").unwrap();
+    s.add_user_to_role("alice", "w").unwrap();
+    grant(&mut s, ObjectType::Collection, COLL, DB, "Search");
+    grant_v2(&mut s, "w", "Insert", DB, COLL);
+    let key = |roles: &[&str]| Principal {
+        user: "alice".to_owned(),
+        roles: Some(roles.iter().map(|r| (*r).to_owned()).collect()),
+        api_key: None,
+    };
+    let object = Object::Collection(COLL);
+    assert!(s.is_allowed_principal(&key(&["r"]), Privilege::Search, &object, DB));
+    assert!(!s.is_allowed_principal(&key(&["r"]), Privilege::Insert, &object, DB));
+    assert!(s.is_allowed_principal(&key(&["w"]), Privilege::Insert, &object, DB));
+    // A role the user does not hold counts for nothing, even if the key names it.
+    assert!(!s.is_allowed_principal(&key(&["admin"]), Privilege::Insert, &object, DB));
+    assert!(!s.is_admin_principal(&key(&["admin"])));
+    let denied = s.check_principal(&key(&[]), Privilege::Search, &object, DB).unwrap_err();
+    assert_eq!(
+        denied.to_string(),
+        "PrivilegeSearch: permission deny to alice in the `db1` database"
+    );
+    let everything = Principal::unrestricted("alice");
+    assert!(s.is_allowed_principal(&everything, Privilege::Insert, &object, DB));
+    assert_eq!(s.effective_roles(&key(&["w", "admin", "ghost"])), ["w"]);
+}
+
+proptest! {
+    /// A principal restricted to some roles is decided exactly like a user holding the
+    /// intersection of those roles and the user's: never more than the user, whatever the
+    /// grants, groups and memberships.
+    #[test]
+    fn a_restricted_principal_is_the_user_with_fewer_roles(
+        grants in prop::collection::vec(arb_grant(), 0..40),
+        memberships in prop::collection::vec((0..3usize, prop::bool::ANY), 0..6),
+        restriction in prop::collection::vec(prop::sample::select(vec!["r0", "r1", "r2", "admin", "ghost"]), 0..5),
+    ) {
+        let mut s = SecurityState::initial(test_hash(), 0);
+        s.create_user("alice", test_hash(), 0).unwrap();
+        s.create_user("twin", test_hash(), 0).unwrap();
+        s.create_privilege_group("g1").unwrap();
+        s.add_privileges_to_group("g1", &["Search", "CreateDatabase"]).unwrap();
+        let roles = ["r0", "r1", "r2"];
+        for role in roles {
+            s.create_role(role).unwrap();
+        }
+        for (role, admin) in memberships {
+            s.add_user_to_role("alice", roles[role]).unwrap();
+            if admin {
+                s.add_user_to_role("alice", "admin").unwrap();
+            }
+        }
+        for (role, object_type, name, db, privilege) in grants {
+            let name = if object_type == ObjectType::Global { "*" } else { name };
+            let target = GrantTarget { role: roles[role], object_type, object_name: name, db_name: db, privilege: &privilege };
+            s.grant(&target, "root").unwrap();
+        }
+        let alice_roles = s.user_roles("alice").unwrap();
+        for role in &alice_roles {
+            if restriction.contains(&role.as_str()) {
+                s.add_user_to_role("twin", role).unwrap();
+            }
+        }
+        let key = Principal {
+            user: "alice".to_owned(),
+            roles: Some(restriction.iter().map(|r| (*r).to_owned()).collect()),
+            api_key: None,
+        };
+        let full = Principal::unrestricted("alice");
+        for p in Privilege::VARIANTS.iter().copied() {
+            for object in OBJECTS {
+                for db in DBS {
+                    let restricted = s.is_allowed_principal(&key, p, &object, db);
+                    let user = s.is_allowed("alice", p, &object, db);
+                    prop_assert!(!restricted || user, "{} {:?} {}", p, object, db);
+                    prop_assert_eq!(s.is_allowed_principal(&full, p, &object, db), user);
+                    let own = object == Object::User("alice")
+                        && matches!(p, Privilege::UpdateUser | Privilege::SelectUser);
+                    if !own {
+                        prop_assert_eq!(restricted, s.is_allowed("twin", p, &object, db), "{} {:?} {}", p, object, db);
+                    }
+                }
+            }
+            for (db, collection) in [("db1", "c1"), ("db2", "c2")] {
+                prop_assert_eq!(s.visible_principal(&key, db, collection), s.visible("twin", db, collection));
+                prop_assert_eq!(s.visible_database_principal(&key, db), s.visible_database("twin", db));
+            }
+        }
+        prop_assert_eq!(s.is_admin_principal(&key), s.is_admin("twin"));
+        prop_assert_eq!(s.effective_roles(&key), s.user_roles("twin").unwrap());
     }
 }

@@ -68,6 +68,8 @@ fn populated(dir: &Path) -> SecurityStore {
         privilege: "UpdateUser",
     };
     store.grant(&user_grant, "bob").unwrap();
+    store.create_api_key("alice", "ci", &["readers".to_owned()], Some(u64::MAX), 1).unwrap();
+    store.create_api_key("bob", "ops", &["admin".to_owned()], None, 2).unwrap();
     store
 }
 
@@ -80,7 +82,7 @@ fn open_is_none_until_initialized_and_initialize_creates_root_as_admin() {
     assert_eq!(store.list_roles(), ["admin", "public"]);
     assert!(store.snapshot().is_admin("root"));
     let t0 = Instant::now();
-    assert_eq!(auth(&store, "root", ROOT_PW, t0).unwrap(), Principal { user: "root".to_owned() });
+    assert_eq!(auth(&store, "root", ROOT_PW, t0).unwrap(), Principal::unrestricted("root"));
     assert!(reopen(dir.path()).snapshot().is_admin("root"));
 }
 
@@ -202,6 +204,8 @@ fn every_mutation_survives_a_reopen() {
     type Mutation = Box<dyn Fn(&SecurityStore)>;
     let mutations: Vec<Mutation> = vec![
         Box::new(|s| s.set_password("bob", &secret("second long phrase for b")).unwrap()),
+        Box::new(|s| drop(s.create_api_key("alice", "more", &[], Some(9), 8).unwrap())),
+        Box::new(|s| s.revoke_api_key("alice", "more").unwrap()),
         Box::new(|s| s.delete_user("bob").unwrap()),
         Box::new(|s| s.create_role("writers").unwrap()),
         Box::new(|s| s.add_user_to_role("alice", "writers").unwrap()),

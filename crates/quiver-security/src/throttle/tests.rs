@@ -199,3 +199,21 @@ fn success_frees_room_in_a_full_table() {
     throttle.record_success("u2");
     assert_eq!(retry_after(throttle.check("u3", addr(1), t0)), None);
 }
+
+#[test]
+fn address_only_attempts_count_against_the_address_and_no_user() {
+    let throttle = Throttle::new(ThrottleConfig::default());
+    let t0 = Instant::now();
+    for _ in 0..address_limit() - 1 {
+        throttle.record_address_failure(addr(1), t0);
+    }
+    assert_eq!(throttle.tracked_keys(), 1, "only the address is tracked");
+    assert_eq!(retry_after(throttle.check_address(addr(1), t0)), None);
+    // The last allowed failure may be a password failure: one budget for both.
+    throttle.record_failure("mallory", addr(1), t0);
+    assert_eq!(retry_after(throttle.check_address(addr(1), t0)), Some(secs(1)));
+    assert_eq!(retry_after(throttle.check(ALICE, addr(1), t0)), Some(secs(1)));
+    assert_eq!(retry_after(throttle.check_address(addr(2), t0)), None);
+    assert_eq!(retry_after(throttle.check(ALICE, addr(2), t0)), None, "no user was locked");
+    assert_eq!(retry_after(throttle.check_address(addr(1), t0 + secs(1))), None);
+}

@@ -53,8 +53,11 @@ def test_unknown_user_is_refused(server):
 
 
 def test_token_that_is_no_user_password_pair_is_refused(server):
-    # Milvus treats such a token as an API key; Quiver has none.
+    # Milvus treats such a token as an API key. Quiver's keys look like qvk_<id>_<secret>:
+    # anything else without a colon, and a well-formed key nobody issued, are refused alike.
     expect_login_refused(server, lambda: server.client(token="an-api-key-nobody-issued"))
+    forged = "qvk_" + "0" * 16 + "_" + "a" * 64
+    expect_login_refused(server, lambda: server.client(token=forged))
 
 
 def test_new_user_can_connect_and_describe_itself(server, admin):
