@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use quiver_api::TlsSettings;
+use quiver_api::{ClassLimits, Rate, RateLimits, TlsSettings};
 use serde::Deserialize;
 
 /// The default listen address: Milvus's port, on loopback only.
@@ -27,6 +27,27 @@ pub(crate) struct FileConfig {
     pub(crate) data_dir: Option<PathBuf>,
     #[serde(default)]
     pub(crate) tls: TlsFile,
+    #[serde(default)]
+    pub(crate) limits: LimitsFile,
+}
+
+/// Rate limits per user (each client address gets four times these) and the disk quota.
+/// Absent keys keep the defaults of `quiver_api::RateLimits::default()`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitsFile {
+    pub(crate) read_per_second: Option<u32>,
+    pub(crate) read_burst: Option<u32>,
+    /// Writes are counted in rows (plus a fixed cost per request).
+    pub(crate) write_rows_per_second: Option<u32>,
+    pub(crate) write_rows_burst: Option<u32>,
+    pub(crate) ddl_per_second: Option<u32>,
+    pub(crate) ddl_burst: Option<u32>,
+    pub(crate) login_per_second: Option<u32>,
+    pub(crate) login_burst: Option<u32>,
+    /// Inserts and upserts are refused (deletes and reads go on) while the data directory is
+    /// larger than this.
+    pub(crate) max_data_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +76,8 @@ pub(crate) struct Settings {
     pub(crate) listen: SocketAddr,
     /// `None` only in explicit insecure loopback mode (`--insecure`).
     pub(crate) tls: Option<TlsSettings>,
+    pub(crate) rate_limits: RateLimits,
+    pub(crate) max_data_bytes: Option<u64>,
 }
 
 pub(crate) fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -114,7 +137,28 @@ pub(crate) fn resolve(cli: &CliSettings) -> anyhow::Result<Settings> {
             bail!("tls.client_ca needs TLS; it cannot be used with --insecure");
         }
     }
-    Ok(Settings { data_dir, listen, tls })
+    let rate_limits = rate_limits(&file.limits)?;
+    if file.limits.max_data_bytes == Some(0) {
+        bail!("limits.max_data_bytes must be positive (leave it out for no quota)");
+    }
+    Ok(Settings { data_dir, listen, tls, rate_limits, max_data_bytes: file.limits.max_data_bytes })
+}
+
+fn rate_limits(file: &LimitsFile) -> anyhow::Result<RateLimits> {
+    let mut limits = RateLimits::default();
+    let classes = [
+        (&mut limits.read, file.read_per_second, file.read_burst),
+        (&mut limits.write, file.write_rows_per_second, file.write_rows_burst),
+        (&mut limits.ddl, file.ddl_per_second, file.ddl_burst),
+        (&mut limits.login, file.login_per_second, file.login_burst),
+    ];
+    for (class, per_second, burst) in classes {
+        let Some(user) = class.per_user else { continue };
+        let rate = Rate::new(per_second.unwrap_or(user.per_second), burst.unwrap_or(user.burst));
+        *class = ClassLimits::user_and_address(rate);
+    }
+    limits.validate().map_err(|e| anyhow::anyhow!("[limits]: {e}"))?;
+    Ok(limits)
 }
 
 #[cfg(test)]
@@ -168,6 +212,30 @@ mod tests {
         fs::write(&path, "[tls]\ncert = \"/x.pem\"\n").unwrap();
         let err = resolve(&settings).unwrap_err();
         assert!(err.to_string().contains("together"), "{err}");
+    }
+
+    #[test]
+    fn limits_come_from_the_file_and_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quiver.toml");
+        fs::write(&path, "[limits]\nread_per_second = 10\nmax_data_bytes = 1000\n").unwrap();
+        let mut settings = cli("127.0.0.1:0", false);
+        settings.config = Some(path.clone());
+        let resolved = resolve(&settings).unwrap();
+        let read = resolved.rate_limits.read;
+        assert_eq!(read.per_user.unwrap().per_second, 10);
+        assert_eq!(read.per_address.unwrap().per_second, 40);
+        assert_eq!(
+            read.per_user.unwrap().burst,
+            RateLimits::default().read.per_user.unwrap().burst
+        );
+        assert_eq!(resolved.max_data_bytes, Some(1000));
+        fs::write(&path, "[limits]\nread_per_second = 0\n").unwrap();
+        assert!(resolve(&settings).is_err());
+        fs::write(&path, "[limits]\nmax_data_bytes = 0\n").unwrap();
+        assert!(resolve(&settings).is_err());
+        fs::write(&path, "[limits]\nreads_per_second = 5\n").unwrap();
+        assert!(resolve(&settings).is_err());
     }
 
     #[test]

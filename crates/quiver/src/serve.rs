@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use quiver_api::MilvusApi;
+use quiver_api::{DataQuota, MilvusApi};
 use quiver_engine::{Database, Options};
 use quiver_security::{ROOT_USER, Secret, SecurityStore, generate_password};
 use quiver_storage::LocalBackend;
@@ -62,7 +62,11 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
     let db = Database::open(&settings.data_dir, Options::default())
         .with_context(|| format!("cannot open {}", settings.data_dir.display()))?;
     let security = open_security(&settings.data_dir)?;
-    let api = MilvusApi::new(Arc::new(db), Arc::new(security));
+    let mut api =
+        MilvusApi::new(Arc::new(db), Arc::new(security)).with_rate_limits(settings.rate_limits);
+    if let Some(max) = settings.max_data_bytes {
+        api = api.with_data_quota(DataQuota::new(&settings.data_dir, max));
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
