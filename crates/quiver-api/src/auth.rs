@@ -9,6 +9,12 @@
 //! credential the request ends here with gRPC UNAUTHENTICATED, as Milvus answers; no method,
 //! known or unknown, is reachable without one. There is no internal-caller bypass of any kind
 //! (the `sourceId` header of CVE-2025-64513 is ignored like any other header).
+//!
+//! REST requests (paths under `/v2/`) carry the credential as HTTP does: `Authorization:
+//! Bearer user:password`, `Bearer <API key>` or `Basic base64(user:password)`. They pass the
+//! same login rate limit and the same verification; a refusal is a JSON envelope (HTTP 401
+//! with code 1800, or 429 with code 8 and `Retry-After`) instead of a gRPC status. Exactly one
+//! path is served without a credential: `/healthz`, which answers `ok` and nothing else.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
@@ -24,13 +30,18 @@ use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
 use crate::listener::PeerInfo;
-use crate::ratelimit::{RateLimiter, RequestClass};
+use crate::ratelimit::{RateLimiter, RequestClass, RetryAfter};
+use crate::rest;
 
 /// Longest `authorization` value accepted (base64 of a 255-byte name and a 256-byte password;
 /// an API key token is 85 bytes).
 const MAX_AUTHORIZATION_LEN: usize = 1024;
 /// Argon2 verifications running at once; each uses 19 MiB. Further requests wait.
 const MAX_CONCURRENT_VERIFICATIONS: usize = 8;
+/// The liveness probe, served without a credential.
+const HEALTH_PATH: &str = "/healthz";
+/// Paths of the REST API v2.
+const REST_PREFIX: &str = "/v2/";
 
 #[derive(Clone)]
 pub(crate) struct AuthLayer {
@@ -49,9 +60,9 @@ impl AuthLayer {
     }
 
     /// The login rate limit, checked before any verification work: per claimed user name
-    /// and per address for passwords, per address for API keys. RESOURCE_EXHAUSTED, which
-    /// clients do not retry.
-    fn admit(&self, credentials: &Credentials, peer: IpAddr) -> Result<(), tonic::Status> {
+    /// and per address for passwords, per address for API keys. Over gRPC the refusal is
+    /// RESOURCE_EXHAUSTED, which clients do not retry.
+    fn admit(&self, credentials: &Credentials, peer: IpAddr) -> Result<(), RetryAfter> {
         let now = Instant::now();
         let admitted = match credentials {
             Credentials::Password { user, .. } => {
@@ -59,10 +70,47 @@ impl AuthLayer {
             }
             Credentials::ApiKey(_) => self.limiter.check_address(RequestClass::Login, peer, now),
         };
-        admitted.map_err(|refusal| {
+        admitted.inspect_err(|refusal| {
             tracing::debug!(%peer, %refusal, "authentication rate-limited");
-            refusal.to_grpc_status()
         })
+    }
+
+    /// Authenticates a REST request; a refusal is the REST response to send.
+    async fn authenticate_rest(
+        &self,
+        headers: &http::HeaderMap,
+        peer: IpAddr,
+    ) -> Result<Principal, http::Response<tonic::body::Body>> {
+        let refusal =
+            |response: http::Response<axum::body::Body>| response.map(tonic::body::Body::new);
+        let credentials = parse_rest_authorization(headers.get(http::header::AUTHORIZATION))
+            .map_err(|reason| refusal(rest::unauthenticated(reason)))?;
+        self.admit(&credentials, peer)
+            .map_err(|r| refusal(rest::rate_limited(&r.to_string(), r.wait)))?;
+        self.verify(credentials, peer)
+            .await
+            .map_err(|status| refusal(rest::status_response(&status)))
+    }
+}
+
+/// Which front end a request is for, by its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Front {
+    Grpc,
+    Rest,
+    /// `/healthz`: the only path served without a credential.
+    Health,
+}
+
+impl Front {
+    fn of(path: &str) -> Front {
+        if path == HEALTH_PATH {
+            Front::Health
+        } else if path.starts_with(REST_PREFIX) {
+            Front::Rest
+        } else {
+            Front::Grpc
+        }
     }
 }
 
@@ -109,11 +157,24 @@ where
                 .extensions()
                 .get::<PeerInfo>()
                 .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr.ip());
+            match Front::of(request.uri().path()) {
+                Front::Health => return inner.call(request).await,
+                Front::Rest => {
+                    return match layer.authenticate_rest(request.headers(), peer).await {
+                        Ok(principal) => {
+                            request.extensions_mut().insert(principal);
+                            inner.call(request).await
+                        }
+                        Err(response) => Ok(response),
+                    };
+                }
+                Front::Grpc => {}
+            }
             let credentials = parse_authorization(request.headers().get("authorization"));
             let result = match credentials {
                 Ok(credentials) => match layer.admit(&credentials, peer) {
                     Ok(()) => layer.verify(credentials, peer).await,
-                    Err(status) => Err(status),
+                    Err(refusal) => Err(refusal.to_grpc_status()),
                 },
                 Err(reason) => Err(tonic::Status::unauthenticated(reason)),
             };
@@ -201,6 +262,39 @@ pub(crate) fn parse_authorization(
     }
     let decoded = STANDARD.decode(bytes).map_err(|_| "invalid token format")?;
     let decoded = Secret::from_utf8(decoded).ok_or("invalid token format")?;
+    credentials(decoded)
+}
+
+/// Reads a REST `Authorization` header: `Bearer user:password`, `Bearer <API key>` (Milvus's
+/// forms) or `Basic base64(user:password)`. The scheme is matched without regard to case.
+pub(crate) fn parse_rest_authorization(
+    value: Option<&http::HeaderValue>,
+) -> Result<Credentials, &'static str> {
+    let value = value.ok_or("user hasn't authenticated: missing Authorization header")?;
+    let bytes = value.as_bytes();
+    if bytes.len() > MAX_AUTHORIZATION_LEN {
+        return Err("invalid token format");
+    }
+    let scheme_len = bytes.iter().position(|b| *b == b' ').ok_or("invalid token format")?;
+    let (scheme, rest) = bytes.split_at(scheme_len);
+    let token = rest.trim_ascii();
+    if scheme.eq_ignore_ascii_case(b"Bearer") {
+        let token = Secret::from_utf8(token.to_vec()).ok_or("invalid token format")?;
+        credentials(token)
+    } else if scheme.eq_ignore_ascii_case(b"Basic") {
+        let decoded = STANDARD.decode(token).map_err(|_| "invalid token format")?;
+        let decoded = Secret::from_utf8(decoded).ok_or("invalid token format")?;
+        if !decoded.expose().contains(':') {
+            return Err("invalid token format: Basic credentials are user:password");
+        }
+        credentials(decoded)
+    } else {
+        Err("invalid token format: expected Bearer or Basic credentials")
+    }
+}
+
+/// A decoded credential: `user:password` (split at the first `:`), or an API key token.
+fn credentials(decoded: Secret) -> Result<Credentials, &'static str> {
     if let Some((user, password)) = decoded.expose().split_once(':') {
         if user.is_empty() {
             return Err("invalid token format");
@@ -270,6 +364,48 @@ mod tests {
         let debug = format!("{parsed:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert_eq!(parsed.method(), "password");
+    }
+
+    #[test]
+    fn rest_takes_bearer_and_basic_credentials() {
+        let value = |text: &str| http::HeaderValue::from_str(text).unwrap();
+        let parsed = parse_rest_authorization(Some(&value("Bearer root:a:b"))).unwrap();
+        let Credentials::Password { user, password } = parsed else { panic!("{parsed:?}") };
+        assert_eq!((user.as_str(), password.expose()), ("root", "a:b"));
+        let basic = format!("Basic {}", STANDARD.encode("alice:pw:x"));
+        let parsed = parse_rest_authorization(Some(&value(&basic))).unwrap();
+        assert!(matches!(parsed, Credentials::Password { ref user, .. } if user == "alice"));
+        let parsed = parse_rest_authorization(Some(&value(&format!("bearer {TOKEN}")))).unwrap();
+        assert!(matches!(parsed, Credentials::ApiKey(_)));
+        for bad in [
+            "Bearer",
+            "Bearer ",
+            "Bearer no-colon",
+            "Bearer :password",
+            "root:password",
+            "Digest root:password",
+            "Basic %%%",
+        ] {
+            let err = parse_rest_authorization(Some(&value(bad))).unwrap_err();
+            assert!(err.starts_with("invalid token format"), "{bad}: {err}");
+        }
+        let basic_without_colon = format!("Basic {}", STANDARD.encode(TOKEN));
+        assert!(parse_rest_authorization(Some(&value(&basic_without_colon))).is_err());
+        assert!(
+            parse_rest_authorization(None).unwrap_err().starts_with("user hasn't authenticated")
+        );
+        let long = value(&format!("Bearer u:{}", "x".repeat(2000)));
+        assert!(parse_rest_authorization(Some(&long)).is_err());
+    }
+
+    #[test]
+    fn only_the_health_path_skips_authentication() {
+        assert_eq!(Front::of("/healthz"), Front::Health);
+        for path in ["/healthz/", "/healthzz", "/v2/healthz", "/HEALTHZ", "/"] {
+            assert_ne!(Front::of(path), Front::Health, "{path}");
+        }
+        assert_eq!(Front::of("/v2/vectordb/collections/list"), Front::Rest);
+        assert_eq!(Front::of("/milvus.proto.milvus.MilvusService/Search"), Front::Grpc);
     }
 
     #[test]

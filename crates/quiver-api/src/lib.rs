@@ -1,4 +1,4 @@
-//! The Milvus-compatible gRPC service of Quiver, secure by default.
+//! The Milvus-compatible gRPC service and REST API v2 of Quiver, secure by default.
 //!
 //! # Layout
 //! - `proto.rs`: the wire types and service trait generated from `proto/*.proto` (our own
@@ -9,6 +9,7 @@
 //! - `auth.rs`: authentication of every request, before routing.
 //! - `ratelimit.rs`: token buckets per user and per address for reads, writes, DDL and logins;
 //!   `quota.rs`: the disk quota (a cap on the data directory's size) that refuses inserts.
+//! - `rest/`: Milvus's REST API v2 on the same port, translated into the same handlers.
 //! - `service/`: one handler per RPC (authorization first, then validation, then the engine);
 //!   `convert/`: wire types to domain types and back; `status.rs`: errors to Milvus codes.
 //!
@@ -22,6 +23,7 @@ mod listener;
 pub mod proto;
 mod quota;
 mod ratelimit;
+mod rest;
 mod server;
 mod service;
 mod status;
@@ -34,6 +36,7 @@ pub use ratelimit::{
     ClassLimits, FLUSH_COST, LimitScope, Rate, RateLimiter, RateLimits, RequestClass, RetryAfter,
     WRITE_REQUEST_COST,
 };
+pub use rest::MAX_BODY_BYTES as MAX_REST_BODY_BYTES;
 pub use server::{MAX_MESSAGE_BYTES, serve};
 pub use service::{MilvusApi, rpc_class};
 pub use tls::{ServerTls, TlsSettings, server_tls};

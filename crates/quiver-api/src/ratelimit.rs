@@ -34,7 +34,7 @@
 //! by `quiver_security::Throttle` (failures per user and per address, with lockouts).
 //!
 //! # Keys and memory
-//! User names are keyed by their first [`MAX_TRACKED_NAME_LEN`] bytes; IPv4-mapped IPv6
+//! User names are keyed by their first `quiver_security::MAX_TRACKED_NAME_LEN` bytes; IPv4-mapped IPv6
 //! addresses count as their IPv4 address and other IPv6 addresses by their /64 prefix (one
 //! host usually controls a whole /64), as the login throttle keys them.
 //!
@@ -55,12 +55,12 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use quiver_security::MAX_TRACKED_NAME_LEN;
+use quiver_security::{address_key, user_key};
 
 /// Cost of a write request on top of its rows (the write class counts row units).
 pub const WRITE_REQUEST_COST: u64 = 100;
@@ -383,30 +383,6 @@ impl RateLimiter {
     pub fn tracked(&self, class: RequestClass) -> (usize, usize) {
         let state = self.classes[class.index()].lock();
         (state.users.buckets.len(), state.addresses.buckets.len())
-    }
-}
-
-/// The user-name key: its first [`MAX_TRACKED_NAME_LEN`] bytes (longer names cannot exist,
-/// so merging them weakens nothing).
-fn user_key(name: &str) -> &str {
-    let mut end = name.len().min(MAX_TRACKED_NAME_LEN);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    &name[..end]
-}
-
-/// The address key: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 by its /64 prefix.
-fn address_key(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
     }
 }
 

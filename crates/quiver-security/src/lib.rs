@@ -70,4 +70,4 @@ pub use state::{
 };
 pub use store::{ApiKeyRef, Principal, SecurityStore};
 pub use store_codec::SECURITY_FILE;
-pub use throttle::{MAX_TRACKED_NAME_LEN, Throttle, ThrottleConfig};
+pub use throttle::{MAX_TRACKED_NAME_LEN, Throttle, ThrottleConfig, address_key, user_key};

@@ -82,6 +82,32 @@ impl Default for ThrottleConfig {
 }
 
 /// What a throttle entry is about.
+/// The key a user name is tracked by: its first [`MAX_TRACKED_NAME_LEN`] bytes (longer names
+/// cannot exist, so merging them weakens nothing). Shared with the API's rate limiter.
+pub fn user_key(name: &str) -> &str {
+    let mut end = name.len().min(MAX_TRACKED_NAME_LEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+/// The key a client address is tracked by: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6
+/// by its /64 prefix (one host usually controls a whole /64). Shared with the API's rate
+/// limiter.
+pub fn address_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
     User(String),
@@ -90,24 +116,11 @@ enum Key {
 
 impl Key {
     fn user(name: &str) -> Key {
-        let mut end = name.len().min(MAX_TRACKED_NAME_LEN);
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        Key::User(name[..end].to_owned())
+        Key::User(user_key(name).to_owned())
     }
 
     fn addr(addr: IpAddr) -> Key {
-        let addr = match addr {
-            IpAddr::V4(v4) => IpAddr::V4(v4),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => {
-                    let s = v6.segments();
-                    IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-                }
-            },
-        };
+        let addr = address_key(addr);
         Key::Addr(addr)
     }
 }

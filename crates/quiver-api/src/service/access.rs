@@ -58,7 +58,7 @@ const SHOWN_CHARS: usize = 64;
 
 // Users.
 
-pub(super) fn create_credential(
+pub(crate) fn create_credential(
     api: &MilvusApi,
     ctx: &Ctx,
     mut req: pb::CreateCredentialRequest,
@@ -73,7 +73,7 @@ pub(super) fn create_credential(
     Ok(ok_status())
 }
 
-pub(super) fn update_credential(
+pub(crate) fn update_credential(
     api: &MilvusApi,
     ctx: &Ctx,
     mut req: pb::UpdateCredentialRequest,
@@ -107,7 +107,7 @@ pub(super) fn update_credential(
     Ok(ok_status())
 }
 
-pub(super) fn delete_credential(
+pub(crate) fn delete_credential(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DeleteCredentialRequest,
@@ -121,7 +121,7 @@ pub(super) fn delete_credential(
     Ok(ok_status())
 }
 
-pub(super) fn list_cred_users(
+pub(crate) fn list_cred_users(
     api: &MilvusApi,
     ctx: &Ctx,
     _req: pb::ListCredUsersRequest,
@@ -133,7 +133,7 @@ pub(super) fn list_cred_users(
 
 // Roles.
 
-pub(super) fn create_role(
+pub(crate) fn create_role(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::CreateRoleRequest,
@@ -144,7 +144,7 @@ pub(super) fn create_role(
     Ok(ok_status())
 }
 
-pub(super) fn drop_role(
+pub(crate) fn drop_role(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DropRoleRequest,
@@ -154,7 +154,7 @@ pub(super) fn drop_role(
     Ok(ok_status())
 }
 
-pub(super) fn operate_user_role(
+pub(crate) fn operate_user_role(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::OperateUserRoleRequest,
@@ -172,7 +172,7 @@ pub(super) fn operate_user_role(
     Ok(ok_status())
 }
 
-pub(super) fn select_role(
+pub(crate) fn select_role(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::SelectRoleRequest,
@@ -200,7 +200,7 @@ pub(super) fn select_role(
     Ok(pb::SelectRoleResponse { status: Some(ok_status()), results })
 }
 
-pub(super) fn select_user(
+pub(crate) fn select_user(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::SelectUserRequest,
@@ -238,7 +238,7 @@ pub(super) fn select_user(
 
 // Grants.
 
-pub(super) fn operate_privilege(
+pub(crate) fn operate_privilege(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::OperatePrivilegeRequest,
@@ -264,7 +264,7 @@ pub(super) fn operate_privilege(
     Ok(ok_status())
 }
 
-pub(super) fn operate_privilege_v2(
+pub(crate) fn operate_privilege_v2(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::OperatePrivilegeV2Request,
@@ -286,7 +286,7 @@ pub(super) fn operate_privilege_v2(
     Ok(ok_status())
 }
 
-pub(super) fn select_grant(
+pub(crate) fn select_grant(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::SelectGrantRequest,
@@ -325,7 +325,7 @@ fn authorize_select_grant(api: &MilvusApi, ctx: &Ctx, role: &str) -> Result<(), 
 
 // Privilege groups.
 
-pub(super) fn create_privilege_group(
+pub(crate) fn create_privilege_group(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::CreatePrivilegeGroupRequest,
@@ -336,7 +336,7 @@ pub(super) fn create_privilege_group(
     Ok(ok_status())
 }
 
-pub(super) fn drop_privilege_group(
+pub(crate) fn drop_privilege_group(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DropPrivilegeGroupRequest,
@@ -346,7 +346,7 @@ pub(super) fn drop_privilege_group(
     Ok(ok_status())
 }
 
-pub(super) fn list_privilege_groups(
+pub(crate) fn list_privilege_groups(
     api: &MilvusApi,
     ctx: &Ctx,
     _req: pb::ListPrivilegeGroupsRequest,
@@ -356,7 +356,7 @@ pub(super) fn list_privilege_groups(
     Ok(pb::ListPrivilegeGroupsResponse { status: Some(ok_status()), privilege_groups: groups })
 }
 
-pub(super) fn operate_privilege_group(
+pub(crate) fn operate_privilege_group(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::OperatePrivilegeGroupRequest,

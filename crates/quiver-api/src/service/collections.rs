@@ -29,7 +29,7 @@ fn to_kvs(pairs: &[(String, String)]) -> Vec<KeyValuePair> {
     pairs.iter().map(|(k, v)| KeyValuePair { key: k.clone(), value: v.clone() }).collect()
 }
 
-pub(super) fn create_collection(
+pub(crate) fn create_collection(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::CreateCollectionRequest,
@@ -51,7 +51,7 @@ pub(super) fn create_collection(
     Ok(ok_status())
 }
 
-pub(super) fn drop_collection(
+pub(crate) fn drop_collection(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DropCollectionRequest,
@@ -62,7 +62,7 @@ pub(super) fn drop_collection(
 }
 
 /// True only for collections the caller may see: existence is not disclosed to others.
-pub(super) fn has_collection(
+pub(crate) fn has_collection(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::HasCollectionRequest,
@@ -74,7 +74,7 @@ pub(super) fn has_collection(
     Ok(pb::BoolResponse { status: Some(ok_status()), value })
 }
 
-pub(super) fn describe_collection(
+pub(crate) fn describe_collection(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DescribeCollectionRequest,
@@ -105,7 +105,7 @@ pub(super) fn describe_collection(
 }
 
 /// Lists only the collections the caller holds some privilege on.
-pub(super) fn show_collections(
+pub(crate) fn show_collections(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::ShowCollectionsRequest,
@@ -130,7 +130,7 @@ pub(super) fn show_collections(
     Ok(resp)
 }
 
-pub(super) fn rename_collection(
+pub(crate) fn rename_collection(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::RenameCollectionRequest,
@@ -142,7 +142,7 @@ pub(super) fn rename_collection(
 }
 
 /// Milvus checks AlterCollection as CreateCollection (a database-level privilege).
-pub(super) fn alter_collection(
+pub(crate) fn alter_collection(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::AlterCollectionRequest,
@@ -153,7 +153,7 @@ pub(super) fn alter_collection(
     Ok(ok_status())
 }
 
-pub(super) fn alter_collection_field(
+pub(crate) fn alter_collection_field(
     api: &MilvusApi,
     ctx: &Ctx,
     _req: pb::AlterCollectionFieldRequest,
@@ -162,7 +162,7 @@ pub(super) fn alter_collection_field(
     Err(Failure::unsupported("altering a field (AlterCollectionField)"))
 }
 
-pub(super) fn get_collection_statistics(
+pub(crate) fn get_collection_statistics(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::GetCollectionStatisticsRequest,
@@ -177,7 +177,7 @@ pub(super) fn get_collection_statistics(
 
 /// Quiver serves every collection from its files at all times; the load state is recorded
 /// (and survives restarts) so that searches of a released collection are refused as in Milvus.
-pub(super) fn load_collection(
+pub(crate) fn load_collection(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::LoadCollectionRequest,
@@ -187,7 +187,7 @@ pub(super) fn load_collection(
     Ok(ok_status())
 }
 
-pub(super) fn release_collection(
+pub(crate) fn release_collection(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::ReleaseCollectionRequest,
@@ -197,7 +197,7 @@ pub(super) fn release_collection(
     Ok(ok_status())
 }
 
-pub(super) fn get_load_state(
+pub(crate) fn get_load_state(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::GetLoadStateRequest,
@@ -216,7 +216,7 @@ pub(super) fn get_load_state(
     Ok(pb::GetLoadStateResponse { status: Some(ok_status()), state: state as i32 })
 }
 
-pub(super) fn get_loading_progress(
+pub(crate) fn get_loading_progress(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::GetLoadingProgressRequest,
@@ -237,7 +237,7 @@ pub(super) fn get_loading_progress(
     })
 }
 
-pub(super) fn create_alias(
+pub(crate) fn create_alias(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::CreateAliasRequest,
@@ -252,7 +252,7 @@ pub(super) fn create_alias(
 }
 
 /// Re-pointing an alias needs CreateAlias on the new target and DropAlias on the old one.
-pub(super) fn alter_alias(
+pub(crate) fn alter_alias(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::AlterAliasRequest,
@@ -268,7 +268,7 @@ pub(super) fn alter_alias(
     Ok(ok_status())
 }
 
-pub(super) fn drop_alias(
+pub(crate) fn drop_alias(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DropAliasRequest,
@@ -279,7 +279,7 @@ pub(super) fn drop_alias(
     Ok(ok_status())
 }
 
-pub(super) fn describe_alias(
+pub(crate) fn describe_alias(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DescribeAliasRequest,
@@ -297,7 +297,7 @@ pub(super) fn describe_alias(
 
 /// Aliases of one collection (ListAliases on it), or of every collection the caller may list
 /// aliases of.
-pub(super) fn list_aliases(
+pub(crate) fn list_aliases(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::ListAliasesRequest,
@@ -332,7 +332,7 @@ pub(super) fn list_aliases(
     })
 }
 
-pub(super) fn create_database(
+pub(crate) fn create_database(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::CreateDatabaseRequest,
@@ -345,7 +345,7 @@ pub(super) fn create_database(
     Ok(ok_status())
 }
 
-pub(super) fn drop_database(
+pub(crate) fn drop_database(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DropDatabaseRequest,
@@ -357,7 +357,7 @@ pub(super) fn drop_database(
 
 /// Lists the databases the caller holds some privilege in (all of them for ListDatabases
 /// holders and administrators).
-pub(super) fn list_databases(
+pub(crate) fn list_databases(
     api: &MilvusApi,
     ctx: &Ctx,
     _req: pb::ListDatabasesRequest,
@@ -380,7 +380,7 @@ pub(super) fn list_databases(
     })
 }
 
-pub(super) fn alter_database(
+pub(crate) fn alter_database(
     api: &MilvusApi,
     ctx: &Ctx,
     _req: pb::AlterDatabaseRequest,
@@ -389,7 +389,7 @@ pub(super) fn alter_database(
     Err(Failure::unsupported("database properties"))
 }
 
-pub(super) fn describe_database(
+pub(crate) fn describe_database(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DescribeDatabaseRequest,

@@ -24,7 +24,7 @@ const MAX_FLUSH_COLLECTIONS: usize = 4096;
 
 /// A hybrid timestamp like Milvus's (physical milliseconds over an 18-bit logical part),
 /// strictly increasing across calls so that clients tracking their last write see order.
-pub(super) fn hybrid_timestamp() -> u64 {
+pub(crate) fn hybrid_timestamp() -> u64 {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64);
     let now = ms.unwrap_or(0) << 18;
@@ -36,7 +36,7 @@ pub(super) fn hybrid_timestamp() -> u64 {
 
 /// A `namespace` (a Milvus 2.6 feature) is refused rather than ignored: ignoring it would
 /// write to or read from the wrong rows.
-pub(super) fn refuse_namespace(namespace: &Option<String>) -> Result<(), Failure> {
+pub(crate) fn refuse_namespace(namespace: &Option<String>) -> Result<(), Failure> {
     match namespace.as_deref() {
         None | Some("") => Ok(()),
         Some(_) => Err(Failure::unsupported("namespaces")),
@@ -68,7 +68,7 @@ fn mutation_result(schema: &Schema, written: &WriteResult, kind: Write) -> pb::M
     result
 }
 
-pub(super) fn insert(
+pub(crate) fn insert(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::InsertRequest,
@@ -84,7 +84,7 @@ pub(super) fn insert(
 
 /// Upsert replaces the live rows with the same primary keys. With auto-id the keys given are
 /// kept (the engine's rule); Milvus would assign new ones.
-pub(super) fn upsert(
+pub(crate) fn upsert(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::UpsertRequest,
@@ -104,7 +104,7 @@ pub(super) fn upsert(
 /// Deletes the rows matching `expr` (pymilvus sends a delete by ids as `pk in [...]`); with
 /// `partition_name`, only the matching rows of that partition. `delete_cnt` is the number of
 /// rows actually deleted (Milvus counts the keys of a delete by ids, found or not).
-pub(super) fn delete(
+pub(crate) fn delete(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DeleteRequest,
@@ -153,7 +153,7 @@ pub(super) fn delete(
 
 /// Seals the growing data of each collection and checkpoints its log. Every collection is
 /// authorized and resolved before any is flushed.
-pub(super) fn flush(
+pub(crate) fn flush(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::FlushRequest,
@@ -191,7 +191,7 @@ pub(super) fn flush(
 
 /// Always flushed: Flush completes before it answers. A request naming a collection must be
 /// allowed GetFlushState on it, and the collection must exist.
-pub(super) fn get_flush_state(
+pub(crate) fn get_flush_state(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::GetFlushStateRequest,
@@ -208,7 +208,7 @@ static NEXT_COMPACTION_ID: AtomicI64 = AtomicI64::new(0);
 /// Compacts the collection (purges deleted rows from its segments) before answering, and
 /// hands out a compaction id for GetCompactionState. Clustering and L0 compaction requests
 /// run the same compaction.
-pub(super) fn manual_compaction(
+pub(crate) fn manual_compaction(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::ManualCompactionRequest,
@@ -233,7 +233,7 @@ pub(super) fn manual_compaction(
 
 /// Always completed: ManualCompaction completes before it answers. The request names no
 /// collection, so only authentication (done before any handler runs) is required.
-pub(super) fn get_compaction_state(
+pub(crate) fn get_compaction_state(
     _api: &MilvusApi,
     _ctx: &Ctx,
     _req: pb::GetCompactionStateRequest,
@@ -248,7 +248,7 @@ pub(super) fn get_compaction_state(
 /// What the handler tests of `data.rs` and `search.rs` share: a real database and security
 /// store in a temporary directory, and builders of wire columns.
 #[cfg(test)]
-pub(super) mod testkit {
+pub(crate) mod testkit {
     use std::sync::Arc;
 
     use quiver_core::{DataType, ElementType, FieldSpec, SchemaSpec};

@@ -48,7 +48,7 @@ fn build_params(extra: &[KeyValuePair]) -> Result<Vec<(String, String)>, Failure
     Ok(out)
 }
 
-pub(super) fn create_index(
+pub(crate) fn create_index(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::CreateIndexRequest,
@@ -71,7 +71,7 @@ pub(super) fn create_index(
 }
 
 /// Milvus's AlterIndex changes only a few runtime properties (mmap); none applies to Quiver.
-pub(super) fn alter_index(
+pub(crate) fn alter_index(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::AlterIndexRequest,
@@ -131,7 +131,7 @@ fn matching(
     Ok(found)
 }
 
-pub(super) fn describe_index(
+pub(crate) fn describe_index(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DescribeIndexRequest,
@@ -144,7 +144,7 @@ pub(super) fn describe_index(
     })
 }
 
-pub(super) fn get_index_state(
+pub(crate) fn get_index_state(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::GetIndexStateRequest,
@@ -157,7 +157,7 @@ pub(super) fn get_index_state(
     Ok(pb::GetIndexStateResponse { status: Some(ok_status()), state: state as i32, fail_reason })
 }
 
-pub(super) fn get_index_build_progress(
+pub(crate) fn get_index_build_progress(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::GetIndexBuildProgressRequest,
@@ -171,7 +171,7 @@ pub(super) fn get_index_build_progress(
     })
 }
 
-pub(super) fn drop_index(
+pub(crate) fn drop_index(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DropIndexRequest,

@@ -22,13 +22,13 @@
 //! server no blocking thread. The table is also the classification that other front ends
 //! (REST) reuse through [`rpc_class`].
 
-mod access;
-mod collections;
-mod data;
-mod index;
-mod partitions;
-mod search;
-mod session;
+pub(crate) mod access;
+pub(crate) mod collections;
+pub(crate) mod data;
+pub(crate) mod index;
+pub(crate) mod partitions;
+pub(crate) mod search;
+pub(crate) mod session;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -158,6 +158,13 @@ impl Ctx {
             db: db.to_owned(),
             peer,
         })
+    }
+
+    /// The context of a request that arrived another way than gRPC (REST): the principal the
+    /// authentication layer attached, the database the request resolved (its `dbName`, else
+    /// its `DB-Name` header, else `default`) and the client's address.
+    pub(crate) fn new(principal: Principal, db: String, peer: IpAddr) -> Ctx {
+        Ctx { user: principal.user.clone(), principal, db, peer }
     }
 
     /// A context for calling handlers directly in tests.

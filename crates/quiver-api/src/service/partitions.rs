@@ -9,7 +9,7 @@ use crate::proto::milvus as pb;
 use crate::service::{Ctx, MilvusApi};
 use crate::status::{Failure, code, ok_status};
 
-pub(super) fn create_partition(
+pub(crate) fn create_partition(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::CreatePartitionRequest,
@@ -19,7 +19,7 @@ pub(super) fn create_partition(
     Ok(ok_status())
 }
 
-pub(super) fn drop_partition(
+pub(crate) fn drop_partition(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::DropPartitionRequest,
@@ -29,7 +29,7 @@ pub(super) fn drop_partition(
     Ok(ok_status())
 }
 
-pub(super) fn has_partition(
+pub(crate) fn has_partition(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::HasPartitionRequest,
@@ -39,7 +39,7 @@ pub(super) fn has_partition(
     Ok(pb::BoolResponse { status: Some(ok_status()), value })
 }
 
-pub(super) fn show_partitions(
+pub(crate) fn show_partitions(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::ShowPartitionsRequest,
@@ -80,7 +80,7 @@ fn check_partitions(
 
 /// Loading partitions loads the collection (its searches then see every partition named in
 /// a request, as Milvus does for loaded partitions).
-pub(super) fn load_partitions(
+pub(crate) fn load_partitions(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::LoadPartitionsRequest,
@@ -93,7 +93,7 @@ pub(super) fn load_partitions(
 
 /// Releasing some partitions of a loaded collection is refused rather than pretended: Quiver
 /// would keep serving them.
-pub(super) fn release_partitions(
+pub(crate) fn release_partitions(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::ReleasePartitionsRequest,
@@ -110,7 +110,7 @@ pub(super) fn release_partitions(
     Ok(ok_status())
 }
 
-pub(super) fn get_partition_statistics(
+pub(crate) fn get_partition_statistics(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::GetPartitionStatisticsRequest,

@@ -617,7 +617,7 @@ fn search_results(
 // Search
 // ------------------------------------------------------------------------------------------
 
-pub(super) fn search(
+pub(crate) fn search(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::SearchRequest,
@@ -729,7 +729,7 @@ impl RankParams {
     }
 }
 
-pub(super) fn hybrid_search(
+pub(crate) fn hybrid_search(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::HybridSearchRequest,
@@ -864,7 +864,7 @@ impl QueryParams {
     }
 }
 
-pub(super) fn query(
+pub(crate) fn query(
     api: &MilvusApi,
     ctx: &Ctx,
     req: pb::QueryRequest,

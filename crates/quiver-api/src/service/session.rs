@@ -17,7 +17,7 @@ fn version() -> String {
     format!("{MILVUS_API_VERSION}+quiver.{}", env!("CARGO_PKG_VERSION"))
 }
 
-pub(super) fn connect(
+pub(crate) fn connect(
     api: &MilvusApi,
     _ctx: &Ctx,
     _req: pb::ConnectRequest,
@@ -33,7 +33,7 @@ pub(super) fn connect(
     })
 }
 
-pub(super) fn get_version(
+pub(crate) fn get_version(
     _api: &MilvusApi,
     _ctx: &Ctx,
     _req: pb::GetVersionRequest,
@@ -41,7 +41,7 @@ pub(super) fn get_version(
     Ok(pb::GetVersionResponse { status: Some(ok_status()), version: version() })
 }
 
-pub(super) fn check_health(
+pub(crate) fn check_health(
     _api: &MilvusApi,
     _ctx: &Ctx,
     _req: pb::CheckHealthRequest,
@@ -54,7 +54,7 @@ pub(super) fn check_health(
 }
 
 /// A hybrid timestamp like Milvus's: physical milliseconds shifted over an 18-bit logical part.
-pub(super) fn alloc_timestamp(
+pub(crate) fn alloc_timestamp(
     _api: &MilvusApi,
     _ctx: &Ctx,
     _req: pb::AllocTimestampRequest,
@@ -63,7 +63,7 @@ pub(super) fn alloc_timestamp(
     Ok(pb::AllocTimestampResponse { status: Some(ok_status()), timestamp: ms.unwrap_or(0) << 18 })
 }
 
-pub(super) fn get_component_states(
+pub(crate) fn get_component_states(
     _api: &MilvusApi,
     _ctx: &Ctx,
     _req: pb::GetComponentStatesRequest,
@@ -82,7 +82,7 @@ pub(super) fn get_component_states(
 /// Milvus answers GetMetrics with its cluster topology and configuration, which is exactly
 /// what an attacker maps first (CVE-2026-26190 came through that surface). Quiver has no such
 /// endpoint.
-pub(super) fn get_metrics(
+pub(crate) fn get_metrics(
     _api: &MilvusApi,
     _ctx: &Ctx,
     _req: pb::GetMetricsRequest,
