@@ -304,6 +304,12 @@ impl Database {
         self.collection(database, name)
     }
 
+    /// The own name of the collection `name` names (its name, or an alias of it). Cheaper
+    /// than [`Database::collection_info`] on request paths that only need the name.
+    pub fn resolve_name(&self, database: &str, name: &str) -> Result<String, EngineError> {
+        Ok(self.inner.catalog.lock().resolve(database, name)?.name.clone())
+    }
+
     /// What the catalog knows of a collection named by its name or an alias.
     pub fn collection_info(
         &self,

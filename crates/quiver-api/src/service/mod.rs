@@ -560,10 +560,7 @@ impl MilvusApi {
         privilege: Privilege,
         name: &str,
     ) -> Result<String, Failure> {
-        let real = match self.db.collection_info(&ctx.db, name) {
-            Ok(info) => info.name,
-            Err(_) => name.to_owned(),
-        };
+        let real = self.db.resolve_name(&ctx.db, name).unwrap_or_else(|_| name.to_owned());
         self.authorize(ctx, privilege, object_for(privilege, &real))?;
         Ok(real)
     }
