@@ -3,15 +3,20 @@
 //!
 //! - `ingest` (`ingest.rs`): insert throughput with fsync on, per batch size and writers.
 //! - `recovery` (`recovery.rs`): reopen time with the rows in the log, then in segments.
+//! - `encryption` (`encryption.rs`): insert, search and reopen with and without encryption at
+//!   rest, in one run.
 //!
 //! `data.rs` generates the rows, `stats.rs` summarizes the repeats, `disk.rs` and `rss.rs`
-//! report what the engine left on disk and held in memory. This file parses arguments only.
+//! report what the engine left on disk and held in memory, `cpu.rs` the CPU time it used.
+//! This file parses arguments only.
 
 // A benchmark reports its figures on standard output.
 #![allow(clippy::print_stdout)]
 
+mod cpu;
 mod data;
 mod disk;
+mod encryption;
 mod ingest;
 mod recovery;
 mod rss;
@@ -24,7 +29,10 @@ use clap::{Parser, Subcommand};
 use quiver_engine::MAX_ROWS_PER_WRITE;
 
 #[derive(Parser)]
-#[command(name = "quiver-bench", about = "Benchmarks of the Quiver engine (ingest, recovery)")]
+#[command(
+    name = "quiver-bench",
+    about = "Benchmarks of the Quiver engine (ingest, recovery, encryption)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -72,6 +80,27 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Insert rows/s, search queries/s and reopen time with and without encryption at rest.
+    Encryption {
+        /// Scratch directory for the data (each run uses and removes a subdirectory).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Rows per run.
+        #[arg(long, default_value_t = 200_000)]
+        rows: usize,
+        /// Rows per insert call.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Searches per run.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// Runs per mode; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Seed of the generated rows.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -92,6 +121,19 @@ fn main() -> anyhow::Result<()> {
                 seed,
             };
             ingest::run(&config)
+        }
+        Command::Encryption { data_dir, rows, batch, queries, repeats, seed } => {
+            ensure!(
+                (1..=MAX_ROWS_PER_WRITE).contains(&batch),
+                "the batch size must be between 1 and {MAX_ROWS_PER_WRITE}"
+            );
+            ensure!(
+                rows >= 1 && queries >= 1 && repeats >= 1,
+                "rows, queries and repeats must be positive"
+            );
+            let config =
+                encryption::EncryptionConfig { data_dir, rows, batch, queries, repeats, seed };
+            encryption::run(&config)
         }
         Command::Recovery { data_dir, rows, repeats, seed, keep } => {
             ensure!(rows >= 1 && repeats >= 1, "rows and repeats must be positive");

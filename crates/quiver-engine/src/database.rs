@@ -3,6 +3,13 @@
 //! `Database::open(dir)` takes an exclusive lock on the directory, reads the catalog and
 //! opens every collection. A collection whose files fail their checksums is recorded as
 //! unavailable (with the error naming the file) while the others serve.
+//!
+//! With [`crate::Encryption`] every file goes through a `quiver_storage::EncryptedBackend`: the
+//! keyring is opened (or, in an empty directory, created) before anything else is read, so a
+//! wrong master key is refused by name first. A directory is encrypted or not, never both:
+//! opening an encrypted one without a key, or one with data but no keyring with a key, is
+//! refused (an unencrypted directory is not converted in place). Each collection gets its own
+//! data key before its first file is written, and loses it once its files are removed.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -13,7 +20,10 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 use quiver_core::{Name, NameKind, Schema, SchemaSpec};
-use quiver_storage::{Backend, LocalBackend};
+use quiver_storage::{
+    Backend, EncryptedBackend, KEYRING_KEY, KeyId, LocalBackend, MasterKey, StorageError,
+    is_encrypted_file,
+};
 
 use crate::catalog::{
     self, AliasEntry, CATALOG_KEY, Catalog, CollectionEntry, DEFAULT_DATABASE, DatabaseEntry,
@@ -21,7 +31,7 @@ use crate::catalog::{
 };
 use crate::collection::{Collection, collection_dir};
 use crate::index::BuildQueue;
-use crate::{EngineError, Options};
+use crate::{Encryption, EngineError, Options};
 
 /// An open data directory. Dropping it stops the background tasks (the sealer and the index
 /// builder, after the build in progress).
@@ -33,6 +43,8 @@ pub struct Database {
 
 struct Inner {
     backend: Arc<dyn Backend>,
+    /// The same backend when the directory is encrypted: its keyring of data keys.
+    keys: Option<Arc<EncryptedBackend>>,
     options: Options,
     /// Held for the lifetime of the database: a second process cannot open the directory.
     _lock: File,
@@ -54,10 +66,11 @@ impl Database {
     pub fn open(path: &Path, options: Options) -> Result<Database, EngineError> {
         let local = LocalBackend::new(path.to_path_buf())?;
         let lock = lock_dir(path)?;
-        let backend: Arc<dyn Backend> = match &options.backend {
+        let base: Arc<dyn Backend> = match &options.backend {
             Some(backend) => backend.clone(),
             None => Arc::new(local),
         };
+        let Storage { backend, keys } = storage(base, options.encryption.as_ref())?;
         let catalog = if backend.exists(CATALOG_KEY)? {
             catalog::decode(backend.read(CATALOG_KEY)?)?
         } else if backend.list("collections")?.is_empty() {
@@ -75,6 +88,15 @@ impl Database {
                 backend.remove_dir_all(&format!("collections/{name}"))?;
             }
         }
+        // Likewise data keys: made before a create that did not reach the catalog, or left
+        // after a drop that removed the directory.
+        if let Some(keys) = &keys {
+            for id in keys.collection_key_ids() {
+                if !catalog.collections.iter().any(|c| c.id == id) {
+                    keys.destroy_collection_key(id)?;
+                }
+            }
+        }
         let queue = Arc::new(BuildQueue::default());
         let mut collections = HashMap::new();
         for entry in &catalog.collections {
@@ -82,6 +104,7 @@ impl Database {
         }
         let inner = Arc::new(Inner {
             backend,
+            keys,
             options: options.clone(),
             _lock: lock,
             catalog: Mutex::new(catalog),
@@ -104,6 +127,17 @@ impl Database {
             std::thread::spawn(move || build_indexes(weak, &queue, threads))
         };
         Ok(Database { inner, maintenance, builder: Some(builder) })
+    }
+
+    /// The backend the database stores its files through, encrypted when the database is:
+    /// for other stores that belong in the same directory (the security store).
+    pub fn backend(&self) -> Arc<dyn Backend> {
+        self.inner.backend.clone()
+    }
+
+    /// The id of the master key the data directory is encrypted with; `None` when it is not.
+    pub fn master_key_id(&self) -> Option<KeyId> {
+        self.inner.keys.as_ref().map(|keys| keys.master_key_id())
     }
 
     pub fn list_databases(&self) -> Vec<String> {
@@ -166,6 +200,9 @@ impl Database {
             return Err(EngineError::invalid("collection", "too many collections in the database"));
         }
         let id = catalog.next_collection_id;
+        if let Some(keys) = &self.inner.keys {
+            keys.create_collection_key(id)?;
+        }
         Collection::create_files(self.inner.backend.as_ref(), &collection_dir(id), &schema)?;
         let mut next = catalog.clone();
         let entry = CollectionEntry {
@@ -207,6 +244,9 @@ impl Database {
             collection.stop();
         }
         self.inner.backend.remove_dir_all(&collection_dir(id))?;
+        if let Some(keys) = &self.inner.keys {
+            keys.destroy_collection_key(id)?;
+        }
         Ok(())
     }
 
@@ -535,6 +575,73 @@ fn open_slot(
         Ok(collection) => Slot::Ready(Arc::new(collection)),
         Err(err) => Slot::Unavailable(Arc::new(err)),
     }
+}
+
+/// What a database stores its files through.
+struct Storage {
+    backend: Arc<dyn Backend>,
+    /// The same backend when it encrypts: its keyring of data keys.
+    keys: Option<Arc<EncryptedBackend>>,
+}
+
+/// The backend the database writes through: `base`, or `base` encrypted. Refuses to mix
+/// encrypted and unencrypted data (see the module documentation).
+fn storage(
+    base: Arc<dyn Backend>,
+    encryption: Option<&Encryption>,
+) -> Result<Storage, EngineError> {
+    let has_keyring = base.exists(KEYRING_KEY)?;
+    let Some(encryption) = encryption else {
+        if has_keyring {
+            return Err(StorageError::EncryptionRequired { path: KEYRING_KEY.to_owned() }.into());
+        }
+        if catalog_is_encrypted(base.as_ref())? {
+            return Err(StorageError::EncryptionRequired { path: CATALOG_KEY.to_owned() }.into());
+        }
+        return Ok(Storage { backend: base, keys: None });
+    };
+    let master_key = encryption.master_key();
+    let encrypted = if has_keyring {
+        EncryptedBackend::open(base, master_key)?
+    } else if base.exists(CATALOG_KEY)? || !base.list("collections")?.is_empty() {
+        if catalog_is_encrypted(base.as_ref())? {
+            return Err(StorageError::KeyringMissing { path: KEYRING_KEY.to_owned() }.into());
+        }
+        return Err(StorageError::NotEncrypted { path: CATALOG_KEY.to_owned() }.into());
+    } else {
+        EncryptedBackend::create(base, master_key)?
+    };
+    let encrypted = Arc::new(encrypted);
+    Ok(Storage { backend: encrypted.clone(), keys: Some(encrypted) })
+}
+
+/// True if the catalog exists and is an encrypted file.
+fn catalog_is_encrypted(base: &dyn Backend) -> Result<bool, EngineError> {
+    match base.read(CATALOG_KEY) {
+        Ok(bytes) => Ok(is_encrypted_file(&bytes)),
+        Err(err) if err.is_not_found() => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Re-wraps the data keys of the encrypted data directory at `path` under the master key
+/// `new`, after opening its keyring with `old` (a wrong `old` is refused naming both key ids);
+/// data files are not touched, and afterwards only `new` opens the directory. Holds the
+/// directory's lock meanwhile, so it fails with [`EngineError::Locked`] while a server has the
+/// directory open.
+pub fn rotate_master_key(path: &Path, old: &MasterKey, new: &MasterKey) -> Result<(), EngineError> {
+    if !path.is_dir() {
+        return Err(StorageError::Io {
+            op: "open data directory",
+            path: path.display().to_string(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        }
+        .into());
+    }
+    let local = LocalBackend::new(path.to_path_buf())?;
+    let _lock = lock_dir(path)?;
+    quiver_storage::rotate_master_key(&local, old, new)?;
+    Ok(())
 }
 
 /// Takes the directory's lock file; fails at once when another process holds it.

@@ -25,14 +25,14 @@ pub use collection::{
     Collection, CompactStats, ExprFilter, Hit, IndexInfo, QueryRequest, Row, RowFilter,
     SearchRequest, SegmentView, WriteResult,
 };
-pub use database::{CollectionInfo, Database};
+pub use database::{CollectionInfo, Database, rotate_master_key};
 pub use error::EngineError;
 pub use index::{
     AUTOINDEX_EF_CONSTRUCTION, AUTOINDEX_M, AUTOINDEX_MIN_ROWS, BuildParams, DEFAULT_EF,
     DEFAULT_NLIST, DEFAULT_NPROBE, IndexSpec, IndexType, SearchParams,
 };
 pub use options::{
-    MAX_PARTITIONS, MAX_QUERY_VECTORS, MAX_ROWS_PER_WRITE, MAX_TOPK_WINDOW, Options,
+    Encryption, MAX_PARTITIONS, MAX_QUERY_VECTORS, MAX_ROWS_PER_WRITE, MAX_TOPK_WINDOW, Options,
 };
 pub use quiver_expr::{Limits as FilterLimits, TemplateValue};
 pub use quiver_index::SearchRange;

@@ -1,9 +1,10 @@
 //! Tunables of the embedded database, with the defaults a production deployment wants.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use quiver_storage::Backend;
+use quiver_storage::{Backend, MasterKey};
 
 /// How a [`crate::Database`] is opened.
 #[derive(Clone, Debug)]
@@ -21,6 +22,34 @@ pub struct Options {
     pub index_build_threads: usize,
     /// The storage backend; `None` uses local files under the data directory.
     pub backend: Option<Arc<dyn Backend>>,
+    /// Encryption at rest of every file written through the backend; `None` stores files as
+    /// they are. A directory is either encrypted or not: `Database::open` refuses a mismatch.
+    /// Off by default here (tests and benchmarks need both); the server turns it on.
+    pub encryption: Option<Encryption>,
+}
+
+/// Encryption at rest: the master key that unlocks the data directory's keyring.
+///
+/// `Debug` shows the key's id only.
+#[derive(Clone)]
+pub struct Encryption {
+    master_key: Arc<MasterKey>,
+}
+
+impl Encryption {
+    pub fn new(master_key: MasterKey) -> Encryption {
+        Encryption { master_key: Arc::new(master_key) }
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+}
+
+impl fmt::Debug for Encryption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encryption").field("master_key_id", &self.master_key.id()).finish()
+    }
 }
 
 impl Default for Options {
@@ -32,6 +61,7 @@ impl Default for Options {
             maintenance_interval: Some(Duration::from_secs(1)),
             index_build_threads: 0,
             backend: None,
+            encryption: None,
         }
     }
 }

@@ -6,8 +6,10 @@
 //! which is the shape an object store can also provide (segments and backups may later live in
 //! one; the log stays on a local disk).
 //!
-//! Implementations: [`crate::LocalBackend`] (a directory on the local file system) and
-//! [`crate::FaultyBackend`] (wraps another backend and injects write and sync failures).
+//! Implementations: [`crate::LocalBackend`] (a directory on the local file system),
+//! [`crate::FaultyBackend`] (wraps another backend and injects write and sync failures) and
+//! [`crate::EncryptedBackend`] (wraps another backend and encrypts and authenticates every
+//! file; it keeps the durability contract below).
 //!
 //! Durability contract: when a mutating call returns `Ok`, its effect (the data and the
 //! directory entry) survives a power loss. Keys ending in `.tmp` are used by

@@ -9,6 +9,8 @@ use std::io;
 
 use thiserror::Error;
 
+use crate::crypt::{KeyId, Scope};
+
 /// The result type of the storage layer.
 pub type Result<T> = std::result::Result<T, StorageError>;
 
@@ -60,6 +62,58 @@ pub enum StorageError {
     /// `Wal::wait_durable` was asked about a log sequence number that was never assigned.
     #[error("write-ahead log {path}: LSN {lsn} was never assigned (last assigned is {last_lsn})")]
     LsnNotAssigned { path: String, lsn: u64, last_lsn: u64 },
+
+    /// An encrypted file (or the keyring) fails authentication: it was changed, cut, extended,
+    /// moved from another name or written under another key. Never read as data.
+    #[error(
+        "authentication failed for {path} at offset {offset}: {reason} (the file was changed, \
+         cut, extended or moved, or written under another key)"
+    )]
+    AuthenticationFailed { path: String, offset: u64, reason: &'static str },
+
+    /// The keyring is sealed with another master key than the one given. Both are named by
+    /// their [`KeyId`], never by the key itself.
+    #[error(
+        "wrong master key: the data directory's keyring is sealed with master key {expected}, \
+         the key given is {offered}"
+    )]
+    WrongMasterKey { expected: KeyId, offered: KeyId },
+
+    /// The data directory holds encrypted data but no keyring.
+    #[error(
+        "the data directory holds encrypted data but its keyring {path} is missing; without it \
+         nothing can be decrypted: restore it from a backup"
+    )]
+    KeyringMissing { path: String },
+
+    /// Encryption is on but the data directory (or this file) was written without it.
+    #[error(
+        "{path} is not encrypted: the data directory was written without encryption (or the \
+         file was replaced); refusing to mix encrypted and unencrypted data: open the directory \
+         without encryption, or export its data and import it into a new encrypted directory"
+    )]
+    NotEncrypted { path: String },
+
+    /// Encryption is off but the data directory is encrypted.
+    #[error("the data directory is encrypted ({path}); open it with its master key")]
+    EncryptionRequired { path: String },
+
+    /// The keyring has no data key for the scope of the file (a collection created without
+    /// encryption, or whose key was destroyed).
+    #[error("no data key for {scope} in the keyring, needed for {path}")]
+    NoDataKey { path: String, scope: Scope },
+
+    /// A master key file (or text) is not usable: wrong format, too open permissions.
+    #[error("master key {path}: {reason}")]
+    MasterKeyFile { path: String, reason: &'static str },
+
+    /// An operation the encrypted backend cannot perform on this file.
+    #[error("{path}: cannot {op}: {reason}")]
+    Unsupported { path: String, op: &'static str, reason: &'static str },
+
+    /// The system random generator or a key derivation failed.
+    #[error("cryptographic operation failed: {what}")]
+    Crypto { what: &'static str },
 }
 
 impl StorageError {

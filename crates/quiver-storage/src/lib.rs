@@ -3,7 +3,9 @@
 //!
 //! * [`Backend`] is the seam to the medium: files named by relative `/`-separated keys, whole-file
 //!   reads and writes, and append-only files for the log. [`LocalBackend`] stores them in a
-//!   local directory; [`FaultyBackend`] wraps another backend and injects failures for tests.
+//!   local directory; [`FaultyBackend`] wraps another backend and injects failures for tests;
+//!   [`EncryptedBackend`] wraps another backend and encrypts and authenticates every file
+//!   (`crypt`: [`MasterKey`], the keyring of data keys, [`rotate_master_key`]).
 //! * [`codec`] is the little-endian binary codec for payloads: every decoded length bounded.
 //! * [`BlockFile`] is the versioned, checksummed container of every immutable file.
 //! * [`Wal`] is the write-ahead log of one collection.
@@ -14,6 +16,7 @@
 mod backend;
 mod block_file;
 pub mod codec;
+mod crypt;
 mod error;
 mod faulty;
 mod key;
@@ -23,6 +26,10 @@ pub mod wal;
 pub use backend::{AppendFile, Backend};
 pub use block_file::{BlockFile, BlockFileWriter};
 pub use codec::{CodecError, Decoder, Encoder};
+pub use crypt::{
+    EncryptedBackend, KEY_LEN, KEYRING_KEY, KeyId, MASTER_KEY_PREFIX, MasterKey, Scope,
+    is_encrypted_file, rotate_master_key,
+};
 pub use error::{Result, StorageError};
 pub use faulty::{FaultPlan, FaultyBackend};
 pub use key::{MAX_KEY_LEN, validate_key};

@@ -31,6 +31,11 @@
 //! A single flipped byte anywhere in the log is therefore always detected (it cannot turn a
 //! complete record into a torn one: a torn record is recognised only by the file length or by a
 //! run of zeros), while a crash in the middle of an append recovers cleanly.
+//!
+//! Through [`crate::EncryptedBackend`] the same rules hold one layer down: each commit round is
+//! one encrypted frame of whole records, a torn frame is dropped (and cut off when the file is
+//! reopened for appending) before the log reads the file, and damage is an authentication
+//! failure naming the file.
 
 mod format;
 mod recovery;

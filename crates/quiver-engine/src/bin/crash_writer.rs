@@ -1,6 +1,7 @@
 //! The child process of the engine's crash test (`tests/it/crash.rs`), not a tool for users.
 //!
-//! `quiver-crash-writer <data dir> <seed>` opens the data directory, creates the collection
+//! `quiver-crash-writer <data dir> <seed> [<master key file>]` opens the data directory
+//! (encrypted with the key in the file, when one is given), creates the collection
 //! `crash` if it is missing, and then writes to it until it is killed: batches of rows are
 //! inserted, upserted with new tags, deleted, and now and then the collection is flushed or
 //! compacted. The test kills it with SIGKILL at a random moment, reopens the directory and
@@ -29,7 +30,8 @@ use std::process::ExitCode;
 use quiver_core::{
     Column, ColumnData, DataType, FieldSpec, InsertBatch, PkValue, SchemaSpec, Value,
 };
-use quiver_engine::{Collection, Database, Options, QueryRequest};
+use quiver_engine::{Collection, Database, Encryption, Options, QueryRequest};
+use quiver_storage::MasterKey;
 
 const DIM: usize = 8;
 /// Rows per batch are drawn from `1..=MAX_BATCH_ROWS` (fewer than the 1000 keys per batch).
@@ -52,12 +54,17 @@ fn main() -> ExitCode {
 fn run() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let (Some(dir), Some(seed)) = (args.next(), args.next()) else {
-        return Err("usage: quiver-crash-writer <data dir> <seed>".into());
+        return Err("usage: quiver-crash-writer <data dir> <seed> [<master key file>]".into());
     };
     let dir = PathBuf::from(dir);
     let mut rng = SplitMix(seed.parse()?);
+    let encryption = match args.next() {
+        Some(key_file) => Some(Encryption::new(MasterKey::load(&PathBuf::from(key_file))?)),
+        None => None,
+    };
     // Small segments, so that sealing, log rotation and log file removal happen during a run.
-    let options = Options { seal_rows: 3000, maintenance_interval: None, ..Options::default() };
+    let options =
+        Options { seal_rows: 3000, maintenance_interval: None, encryption, ..Options::default() };
     let db = Database::open(&dir, options)?;
     let collection = if db.has_collection("default", "crash")? {
         db.collection("default", "crash")?

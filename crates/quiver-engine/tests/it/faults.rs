@@ -13,14 +13,17 @@
 //!   plus the failed operation applied whole (a failed fsync may still have written the data;
 //!   never a part of it), and at least what the reads showed before; it accepts writes again;
 //! * a reopen of the whole directory with a plain backend finds exactly that state.
+//!
+//! The whole test runs twice: as it is, and with encryption at rest over the faulty backend
+//! (so short writes tear encrypted frames and the reopen drops them).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use quiver_engine::{Collection, Database, EngineError, Options};
-use quiver_storage::{FaultPlan, FaultyBackend, LocalBackend};
+use quiver_engine::{Collection, Database, Encryption, EngineError, Options};
+use quiver_storage::{FaultPlan, FaultyBackend, LocalBackend, MasterKey};
 
 use crate::support::{self, dump, options, pks, rows};
 
@@ -152,11 +155,20 @@ enum Fault {
     Sync(u64),
 }
 
+/// The options of every open, with encryption when the run has it.
+fn run_options(encryption: Option<&Encryption>) -> Options {
+    Options { encryption: encryption.cloned(), ..options(SEAL_ROWS) }
+}
+
 /// A database on `dir` through a faulty backend, with `b` holding some rows and `a` empty.
-fn setup(dir: &Path, plan: &FaultPlan) -> (Database, Arc<Collection>, Arc<Collection>, Model) {
+fn setup(
+    dir: &Path,
+    plan: &FaultPlan,
+    encryption: Option<&Encryption>,
+) -> (Database, Arc<Collection>, Arc<Collection>, Model) {
     let local = LocalBackend::new(dir.to_path_buf()).expect("backend");
     let backend = Arc::new(FaultyBackend::new(Arc::new(local), plan.clone()));
-    let db = Database::open(dir, Options { backend: Some(backend), ..options(SEAL_ROWS) })
+    let db = Database::open(dir, Options { backend: Some(backend), ..run_options(encryption) })
         .expect("open");
     let a = db.create_collection("default", "a", support::schema()).expect("create a");
     let b = db.create_collection("default", "b", support::schema()).expect("create b");
@@ -169,10 +181,10 @@ fn setup(dir: &Path, plan: &FaultPlan) -> (Database, Arc<Collection>, Arc<Collec
 }
 
 /// Counts the writes and syncs of the workload with no fault armed.
-fn measure() -> (u64, u64) {
+fn measure(encryption: Option<&Encryption>) -> (u64, u64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let plan = FaultPlan::new();
-    let (_db, a, _b, _) = setup(dir.path(), &plan);
+    let (_db, a, _b, _) = setup(dir.path(), &plan, encryption);
     let (writes, syncs) = (plan.writes(), plan.syncs());
     for op in workload() {
         op.run(&a).unwrap_or_else(|e| panic!("{op:?} without faults: {e}"));
@@ -181,14 +193,14 @@ fn measure() -> (u64, u64) {
 }
 
 /// One trial; see the module documentation for what it checks.
-fn trial(fault: Fault) {
-    let context = format!("{fault:?}");
+fn trial(fault: Fault, encryption: Option<&Encryption>) {
+    let context = format!("{fault:?}, encrypted: {}", encryption.is_some());
     let dir = tempfile::tempdir().expect("temp dir");
     let plan = FaultPlan::with_seed(match fault {
         Fault::None => 0,
         Fault::Write(n) | Fault::Sync(n) => n,
     });
-    let (db, a, b, mut model_b) = setup(dir.path(), &plan);
+    let (db, a, b, mut model_b) = setup(dir.path(), &plan, encryption);
     // The absolute counts at which the armed fault fires.
     let (fire_write, fire_sync) = match fault {
         Fault::None => (u64::MAX, u64::MAX),
@@ -231,7 +243,7 @@ fn trial(fault: Fault) {
     let Some(failed) = failed else {
         assert!(matches!(fault, Fault::None), "{context}: the fault never fired");
         drop((a, b, db));
-        let db = support::reopen(dir.path(), options(SEAL_ROWS)).expect("plain reopen");
+        let db = support::reopen(dir.path(), run_options(encryption)).expect("plain reopen");
         let a = db.collection("default", "a").expect("a");
         assert_eq!(observe(&a, &context), model, "{context}: a after reopening the directory");
         return;
@@ -290,7 +302,7 @@ fn trial(fault: Fault) {
     }
     drop((a, b, db));
 
-    let db = support::reopen(dir.path(), options(SEAL_ROWS))
+    let db = support::reopen(dir.path(), run_options(encryption))
         .unwrap_or_else(|e| panic!("{context}: plain reopen: {e}"));
     let a = db.collection("default", "a").unwrap_or_else(|e| panic!("{context}: {e}"));
     let b = db.collection("default", "b").unwrap_or_else(|e| panic!("{context}: {e}"));
@@ -300,14 +312,27 @@ fn trial(fault: Fault) {
 
 #[test]
 fn every_failed_write_or_sync_is_unacknowledged_and_fail_stops() {
-    let (writes, syncs) = measure();
-    assert!(writes >= 20 && syncs >= 20, "the workload made {writes} writes, {syncs} syncs");
+    let (writes, syncs) = every_fault(None);
     eprintln!("fault injection: the workload makes {writes} writes and {syncs} syncs");
-    trial(Fault::None);
+}
+
+#[test]
+fn every_failed_write_or_sync_is_unacknowledged_and_fail_stops_when_encrypted() {
+    let encryption = Encryption::new(MasterKey::generate().expect("master key"));
+    let (writes, syncs) = every_fault(Some(&encryption));
+    eprintln!("fault injection (encrypted): the workload makes {writes} writes and {syncs} syncs");
+}
+
+/// Runs a trial for every write and sync the workload makes; returns their numbers.
+fn every_fault(encryption: Option<&Encryption>) -> (u64, u64) {
+    let (writes, syncs) = measure(encryption);
+    assert!(writes >= 20 && syncs >= 20, "the workload made {writes} writes, {syncs} syncs");
+    trial(Fault::None, encryption);
     for n in 1..=writes {
-        trial(Fault::Write(n));
+        trial(Fault::Write(n), encryption);
     }
     for n in 1..=syncs {
-        trial(Fault::Sync(n));
+        trial(Fault::Sync(n), encryption);
     }
+    (writes, syncs)
 }

@@ -8,6 +8,8 @@
 //!   until reopened, and leaves a store equal to the model of what was acknowledged;
 //! * `model`: random sequences of writes, flushes, compactions, partition changes and reopens
 //!   agree with an in-memory reference model after every step;
+//! * `encryption`: no plaintext on disk with encryption on, wrong or missing keys and keyrings
+//!   refused by name, tampered files refused naming them, master key rotation;
 //! * `api`: the embedded API's contract, one behavior per test;
 //! * `index`: vector indexes built in the background, recall, persistence, rebuild, filters;
 //! * `filter`: filter expressions in query, count, search and delete by filter;
@@ -20,6 +22,7 @@
 mod api;
 mod corruption;
 mod crash;
+mod encryption;
 mod faults;
 mod filter;
 mod index;

@@ -173,14 +173,24 @@ pub(crate) fn recover<E: From<StorageError>>(
 }
 
 /// Creates a new, empty log file in `dir` starting at `first_lsn`, synced, and opens it.
+///
+/// The file is created by [`Backend::open_append`] and its header appended and synced (rather
+/// than written with [`Backend::write_new`]), because a backend may store files written whole
+/// differently from appended ones: [`crate::EncryptedBackend`] seals the former and can only
+/// append to the latter. A crash before the sync leaves a short or zero-filled header, which
+/// recovery re-initialises as before.
 pub(crate) fn create_file(
     backend: &dyn Backend,
     dir: &str,
     first_lsn: u64,
 ) -> Result<(LogFile, Box<dyn AppendFile>), StorageError> {
     let key = file_key(dir, first_lsn);
-    backend.write_new(&key, &encode_file_header(first_lsn))?;
-    let file = backend.open_append(&key)?;
+    if backend.exists(&key)? {
+        return Err(StorageError::corrupt(&key, 0, "a log file to be created exists already"));
+    }
+    let mut file = backend.open_append(&key)?;
+    file.append(&encode_file_header(first_lsn))?;
+    file.sync()?;
     Ok((LogFile { key, first_lsn }, file))
 }
 

@@ -5,7 +5,7 @@ use crate::error::StorageError;
 use crate::wal::Wal;
 use crate::wal::format::{FILE_HEADER_LEN, FRAME_HEADER_LEN, encode_file_header, file_key};
 use crate::wal::test_support::{
-    DIR, backend_with, expected, local_backend, make_log, open_collect, payload,
+    DIR, FLAVORS, Flavor, backend_with, expected, local_backend, make_log, open_collect, payload,
 };
 
 /// The byte offsets at which the records of a one-file log start, and its length.
@@ -21,53 +21,61 @@ fn record_starts(bytes: &[u8]) -> Vec<usize> {
     starts
 }
 
-/// Opening `files` must fail with `Corrupt` naming `key` at `offset`.
+/// Opening `files` must fail with `Corrupt` naming `key` at `offset`, in both flavors.
 #[track_caller]
 fn check_corrupt(files: &[(String, Vec<u8>)], key: &str, offset: u64) {
-    let (_temp, backend) = backend_with(files);
-    match open_collect(&backend, 0) {
-        Err(StorageError::Corrupt { path, offset: got, reason }) => {
-            assert_eq!((path.as_str(), got), (key, offset), "reason: {reason}");
+    for flavor in FLAVORS {
+        let (_temp, backend) = backend_with(flavor, files);
+        match open_collect(&backend, 0) {
+            Err(StorageError::Corrupt { path, offset: got, reason }) => {
+                assert_eq!((path.as_str(), got), (key, offset), "{flavor:?}, reason: {reason}");
+            }
+            Err(other) => panic!("{flavor:?}: expected Corrupt in {key} at {offset}, got {other}"),
+            Ok((_, records)) => {
+                panic!("{flavor:?}: expected Corrupt in {key} at {offset}, recovered {records:?}")
+            }
         }
-        Err(other) => panic!("expected Corrupt in {key} at {offset}, got {other}"),
-        Ok((_, records)) => panic!("expected Corrupt in {key} at {offset}, recovered {records:?}"),
     }
 }
 
 /// Opening `files` must recover exactly records `1..=last`, cut `truncated` bytes, and leave
-/// a log that continues at `last + 1` across a reopen.
+/// a log that continues at `last + 1` across a reopen, in both flavors.
 #[track_caller]
 fn check_recovers(files: &[(String, Vec<u8>)], last: u64, truncated: u64) {
-    let (_temp, backend) = backend_with(files);
-    let (wal, records) = open_collect(&backend, 0).unwrap();
-    assert_eq!(records, expected(1, last));
-    assert_eq!(wal.recovery_info().truncated_bytes, truncated);
-    assert_eq!(wal.recovery_info().next_lsn, last + 1);
-    assert_eq!((wal.durable_lsn(), wal.last_lsn()), (last, last));
-    assert_eq!(wal.append_durable(&payload(last + 1)).unwrap(), last + 1);
-    drop(wal);
-    let (_, records) = open_collect(&backend, 0).unwrap();
-    assert_eq!(records, expected(1, last + 1));
+    for flavor in FLAVORS {
+        let (_temp, backend) = backend_with(flavor, files);
+        let (wal, records) = open_collect(&backend, 0).unwrap();
+        assert_eq!(records, expected(1, last), "{flavor:?}");
+        assert_eq!(wal.recovery_info().truncated_bytes, truncated, "{flavor:?}");
+        assert_eq!(wal.recovery_info().next_lsn, last + 1, "{flavor:?}");
+        assert_eq!((wal.durable_lsn(), wal.last_lsn()), (last, last), "{flavor:?}");
+        assert_eq!(wal.append_durable(&payload(last + 1)).unwrap(), last + 1, "{flavor:?}");
+        drop(wal);
+        let (_, records) = open_collect(&backend, 0).unwrap();
+        assert_eq!(records, expected(1, last + 1), "{flavor:?}");
+    }
 }
 
 #[test]
 fn round_trip_through_reopen() {
-    let (_temp, backend) = local_backend();
-    let (wal, records) = open_collect(&backend, 0).unwrap();
-    assert!(records.is_empty());
-    assert_eq!((wal.durable_lsn(), wal.last_lsn()), (0, 0));
-    for lsn in 1..=5 {
-        assert_eq!(wal.append(&payload(lsn)).unwrap(), lsn);
-    }
-    wal.wait_durable(5).unwrap();
-    drop(wal);
+    for flavor in FLAVORS {
+        let (_temp, backend) = local_backend(flavor);
+        let (wal, records) = open_collect(&backend, 0).unwrap();
+        assert!(records.is_empty());
+        assert_eq!((wal.durable_lsn(), wal.last_lsn()), (0, 0));
+        for lsn in 1..=5 {
+            assert_eq!(wal.append(&payload(lsn)).unwrap(), lsn);
+        }
+        wal.wait_durable(5).unwrap();
+        drop(wal);
 
-    let (wal, records) = open_collect(&backend, 0).unwrap();
-    assert_eq!(records, expected(1, 5));
-    let info = wal.recovery_info();
-    assert_eq!((info.files, info.first_lsn, info.records, info.next_lsn), (1, Some(1), 5, 6));
-    assert_eq!(wal.durable_lsn(), 5);
-    assert_eq!(wal.append(b"six").unwrap(), 6);
+        let (wal, records) = open_collect(&backend, 0).unwrap();
+        assert_eq!(records, expected(1, 5));
+        let info = wal.recovery_info();
+        assert_eq!((info.files, info.first_lsn, info.records, info.next_lsn), (1, Some(1), 5, 6));
+        assert_eq!(wal.durable_lsn(), 5);
+        assert_eq!(wal.append(b"six").unwrap(), 6);
+    }
 }
 
 #[test]
@@ -118,7 +126,7 @@ fn zero_filled_tail_recovers() {
 
 /// Flips each byte of each file in turn (with several masks): opening must fail every time,
 /// naming the file and the offset of the damaged header or record.
-fn check_every_flip_detected(files: &[(String, Vec<u8>)]) {
+fn check_every_flip_detected(flavor: Flavor, files: &[(String, Vec<u8>)]) {
     let mut trials = 0;
     for (file_idx, (key, bytes)) in files.iter().enumerate() {
         let starts = record_starts(bytes);
@@ -130,7 +138,7 @@ fn check_every_flip_detected(files: &[(String, Vec<u8>)]) {
             for mask in [0x01u8, 0x80, 0xFF] {
                 let mut damaged = files.to_vec();
                 damaged[file_idx].1[pos] ^= mask;
-                let (_temp, backend) = backend_with(&damaged);
+                let (_temp, backend) = backend_with(flavor, &damaged);
                 match open_collect(&backend, 0) {
                     Err(StorageError::Corrupt { path, offset, .. }) => {
                         assert_eq!(&path, key, "flip {mask:#x} at {pos}");
@@ -155,12 +163,16 @@ fn check_every_flip_detected(files: &[(String, Vec<u8>)]) {
 
 #[test]
 fn every_flipped_byte_of_a_three_record_log_is_detected() {
-    check_every_flip_detected(&make_log(3, &[]));
+    for flavor in FLAVORS {
+        check_every_flip_detected(flavor, &make_log(3, &[]));
+    }
 }
 
 #[test]
 fn every_flipped_byte_of_a_two_file_log_is_detected() {
-    check_every_flip_detected(&make_log(3, &[2]));
+    for flavor in FLAVORS {
+        check_every_flip_detected(flavor, &make_log(3, &[2]));
+    }
 }
 
 #[test]
@@ -219,35 +231,39 @@ fn file_whose_name_disagrees_with_its_header_is_corrupt() {
 
 #[test]
 fn newer_format_version_is_unsupported() {
-    let mut header = encode_file_header(1);
-    header[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let crc = crc32c::crc32c(&header[..20]);
-    header[20..].copy_from_slice(&crc.to_le_bytes());
-    let (_temp, backend) = backend_with(&[(file_key(DIR, 1), header)]);
-    match open_collect(&backend, 0) {
-        Err(StorageError::UnsupportedVersion { path, found: 2, supported: 1 }) => {
-            assert_eq!(path, file_key(DIR, 1));
+    for flavor in FLAVORS {
+        let mut header = encode_file_header(1);
+        header[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let crc = crc32c::crc32c(&header[..20]);
+        header[20..].copy_from_slice(&crc.to_le_bytes());
+        let (_temp, backend) = backend_with(flavor, &[(file_key(DIR, 1), header)]);
+        match open_collect(&backend, 0) {
+            Err(StorageError::UnsupportedVersion { path, found: 2, supported: 1 }) => {
+                assert_eq!(path, file_key(DIR, 1));
+            }
+            other => panic!("expected UnsupportedVersion, got {:?}", other.map(|(_, r)| r)),
         }
-        other => panic!("expected UnsupportedVersion, got {:?}", other.map(|(_, r)| r)),
     }
 }
 
 #[test]
 fn torn_header_of_the_last_file_is_reinitialised() {
-    let files = make_log(3, &[3]);
-    assert_eq!(files.len(), 2);
-    let (new_key, header) = &files[1];
-    assert_eq!(header.len(), FILE_HEADER_LEN);
-    for torn_header in [Vec::new(), header[..10].to_vec(), vec![0; FILE_HEADER_LEN + 5]] {
-        let torn = vec![files[0].clone(), (new_key.clone(), torn_header)];
-        let (_temp, backend) = backend_with(&torn);
-        let (wal, records) = open_collect(&backend, 0).unwrap();
-        assert_eq!(records, expected(1, 3));
-        assert_eq!(wal.append_durable(&payload(4)).unwrap(), 4);
-        assert_eq!(wal.file_keys(), vec![files[0].0.clone(), new_key.clone()]);
-        drop(wal);
-        let (_, records) = open_collect(&backend, 0).unwrap();
-        assert_eq!(records, expected(1, 4));
+    for flavor in FLAVORS {
+        let files = make_log(3, &[3]);
+        assert_eq!(files.len(), 2);
+        let (new_key, header) = &files[1];
+        assert_eq!(header.len(), FILE_HEADER_LEN);
+        for torn_header in [Vec::new(), header[..10].to_vec(), vec![0; FILE_HEADER_LEN + 5]] {
+            let torn = vec![files[0].clone(), (new_key.clone(), torn_header)];
+            let (_temp, backend) = backend_with(flavor, &torn);
+            let (wal, records) = open_collect(&backend, 0).unwrap();
+            assert_eq!(records, expected(1, 3));
+            assert_eq!(wal.append_durable(&payload(4)).unwrap(), 4);
+            assert_eq!(wal.file_keys(), vec![files[0].0.clone(), new_key.clone()]);
+            drop(wal);
+            let (_, records) = open_collect(&backend, 0).unwrap();
+            assert_eq!(records, expected(1, 4));
+        }
     }
 }
 
@@ -274,103 +290,113 @@ impl From<StorageError> for EngineError {
 
 #[test]
 fn replay_errors_stay_typed_and_abort_the_open() {
-    let files = make_log(3, &[]);
-    let (_temp, backend) = backend_with(&files);
-    let mut seen = Vec::new();
-    let result = Wal::open(backend.clone(), DIR, 0, &mut |lsn, _payload| {
-        seen.push(lsn);
-        if lsn == 2 { Err(EngineError::Rejected(lsn)) } else { Ok(()) }
-    });
-    assert_eq!(result.err(), Some(EngineError::Rejected(2)));
-    assert_eq!(seen, vec![1, 2]);
+    for flavor in FLAVORS {
+        let files = make_log(3, &[]);
+        let (_temp, backend) = backend_with(flavor, &files);
+        let mut seen = Vec::new();
+        let result = Wal::open(backend.clone(), DIR, 0, &mut |lsn, _payload| {
+            seen.push(lsn);
+            if lsn == 2 { Err(EngineError::Rejected(lsn)) } else { Ok(()) }
+        });
+        assert_eq!(result.err(), Some(EngineError::Rejected(2)));
+        assert_eq!(seen, vec![1, 2]);
 
-    // Storage errors reach the caller through its own From impl.
-    let mut damaged = files.clone();
-    damaged[0].1[0] ^= 1;
-    let (_temp, backend) = backend_with(&damaged);
-    let result = Wal::open(backend, DIR, 0, &mut |_, _| Ok::<(), EngineError>(()));
-    match result.err() {
-        Some(EngineError::Storage(message)) => {
-            assert!(message.contains("at offset 0"), "{message}")
+        // Storage errors reach the caller through its own From impl.
+        let mut damaged = files.clone();
+        damaged[0].1[0] ^= 1;
+        let (_temp, backend) = backend_with(flavor, &damaged);
+        let result = Wal::open(backend, DIR, 0, &mut |_, _| Ok::<(), EngineError>(()));
+        match result.err() {
+            Some(EngineError::Storage(message)) => {
+                assert!(message.contains("at offset 0"), "{message}")
+            }
+            other => panic!("expected a storage error, got {other:?}"),
         }
-        other => panic!("expected a storage error, got {other:?}"),
     }
 }
 
 #[test]
 fn rotation_removal_and_reopen_keep_numbering() {
-    let (_temp, backend) = local_backend();
-    let (wal, _) = open_collect(&backend, 0).unwrap();
-    for lsn in 1..=3 {
-        wal.append(&payload(lsn)).unwrap();
+    for flavor in FLAVORS {
+        let (_temp, backend) = local_backend(flavor);
+        let (wal, _) = open_collect(&backend, 0).unwrap();
+        for lsn in 1..=3 {
+            wal.append(&payload(lsn)).unwrap();
+        }
+        assert_eq!(wal.rotate().unwrap(), 3);
+        assert_eq!(wal.durable_lsn(), 3);
+        assert_eq!(wal.rotate().unwrap(), 3, "rotating an empty file changes nothing");
+        for lsn in 4..=5 {
+            wal.append(&payload(lsn)).unwrap();
+        }
+        assert_eq!(wal.rotate().unwrap(), 5);
+        assert_eq!(wal.file_keys(), vec![file_key(DIR, 1), file_key(DIR, 4), file_key(DIR, 6)]);
+
+        // Through LSN 4, only the first file is entirely covered.
+        wal.remove_files_through(4).unwrap();
+        assert_eq!(wal.file_keys(), vec![file_key(DIR, 4), file_key(DIR, 6)]);
+        assert!(!backend.exists(&file_key(DIR, 1)).unwrap());
+        drop(wal);
+
+        let (wal, records) = open_collect(&backend, 4).unwrap();
+        assert_eq!(records, expected(4, 5));
+        assert_eq!(wal.recovery_info().first_lsn, Some(4));
+        wal.remove_files_through(5).unwrap();
+        assert_eq!(wal.file_keys(), vec![file_key(DIR, 6)]);
+        wal.remove_files_through(u64::MAX).unwrap();
+        assert_eq!(wal.file_keys(), vec![file_key(DIR, 6)], "the current file is never removed");
+        drop(wal);
+
+        let (wal, records) = open_collect(&backend, 6).unwrap();
+        assert!(records.is_empty());
+        assert_eq!(wal.append(&payload(6)).unwrap(), 6);
+        drop(wal);
+
+        // The whole log directory removed: numbering continues after the caller's checkpoint.
+        backend.remove_dir_all(DIR).unwrap();
+        let (wal, records) = open_collect(&backend, 6).unwrap();
+        assert!(records.is_empty());
+        assert_eq!(wal.recovery_info().files, 0);
+        assert_eq!(wal.append_durable(&payload(6)).unwrap(), 6);
+        assert_eq!(wal.file_keys(), vec![file_key(DIR, 6)]);
     }
-    assert_eq!(wal.rotate().unwrap(), 3);
-    assert_eq!(wal.durable_lsn(), 3);
-    assert_eq!(wal.rotate().unwrap(), 3, "rotating an empty file changes nothing");
-    for lsn in 4..=5 {
-        wal.append(&payload(lsn)).unwrap();
-    }
-    assert_eq!(wal.rotate().unwrap(), 5);
-    assert_eq!(wal.file_keys(), vec![file_key(DIR, 1), file_key(DIR, 4), file_key(DIR, 6)]);
-
-    // Through LSN 4, only the first file is entirely covered.
-    wal.remove_files_through(4).unwrap();
-    assert_eq!(wal.file_keys(), vec![file_key(DIR, 4), file_key(DIR, 6)]);
-    assert!(!backend.exists(&file_key(DIR, 1)).unwrap());
-    drop(wal);
-
-    let (wal, records) = open_collect(&backend, 4).unwrap();
-    assert_eq!(records, expected(4, 5));
-    assert_eq!(wal.recovery_info().first_lsn, Some(4));
-    wal.remove_files_through(5).unwrap();
-    assert_eq!(wal.file_keys(), vec![file_key(DIR, 6)]);
-    wal.remove_files_through(u64::MAX).unwrap();
-    assert_eq!(wal.file_keys(), vec![file_key(DIR, 6)], "the current file is never removed");
-    drop(wal);
-
-    let (wal, records) = open_collect(&backend, 6).unwrap();
-    assert!(records.is_empty());
-    assert_eq!(wal.append(&payload(6)).unwrap(), 6);
-    drop(wal);
-
-    // The whole log directory removed: numbering continues after the caller's checkpoint.
-    backend.remove_dir_all(DIR).unwrap();
-    let (wal, records) = open_collect(&backend, 6).unwrap();
-    assert!(records.is_empty());
-    assert_eq!(wal.recovery_info().files, 0);
-    assert_eq!(wal.append_durable(&payload(6)).unwrap(), 6);
-    assert_eq!(wal.file_keys(), vec![file_key(DIR, 6)]);
 }
 
 #[test]
 fn log_entirely_below_the_callers_floor_restarts_there() {
-    let files = make_log(3, &[2]);
-    let (_temp, backend) = backend_with(&files);
-    let (wal, records) = open_collect(&backend, 10).unwrap();
-    assert_eq!(records, expected(1, 3), "records are still replayed");
-    assert_eq!(wal.file_keys(), vec![file_key(DIR, 10)]);
-    assert_eq!(wal.append_durable(&payload(10)).unwrap(), 10);
-    drop(wal);
-    assert_eq!(backend.list(DIR).unwrap(), vec!["00000000000000000010.wal".to_owned()]);
-    let (_, records) = open_collect(&backend, 0).unwrap();
-    assert_eq!(records, vec![(10, payload(10))]);
+    for flavor in FLAVORS {
+        let files = make_log(3, &[2]);
+        let (_temp, backend) = backend_with(flavor, &files);
+        let (wal, records) = open_collect(&backend, 10).unwrap();
+        assert_eq!(records, expected(1, 3), "records are still replayed");
+        assert_eq!(wal.file_keys(), vec![file_key(DIR, 10)]);
+        assert_eq!(wal.append_durable(&payload(10)).unwrap(), 10);
+        drop(wal);
+        assert_eq!(backend.list(DIR).unwrap(), vec!["00000000000000000010.wal".to_owned()]);
+        let (_, records) = open_collect(&backend, 0).unwrap();
+        assert_eq!(records, vec![(10, payload(10))]);
+    }
 }
 
 #[test]
 fn floor_below_the_log_end_changes_nothing() {
-    let files = make_log(3, &[]);
-    let (_temp, backend) = backend_with(&files);
-    let (wal, records) = open_collect(&backend, 2).unwrap();
-    assert_eq!(records, expected(1, 3));
-    assert_eq!(wal.append(&payload(4)).unwrap(), 4);
+    for flavor in FLAVORS {
+        let files = make_log(3, &[]);
+        let (_temp, backend) = backend_with(flavor, &files);
+        let (wal, records) = open_collect(&backend, 2).unwrap();
+        assert_eq!(records, expected(1, 3));
+        assert_eq!(wal.append(&payload(4)).unwrap(), 4);
+    }
 }
 
 #[test]
 fn open_rejects_an_unsafe_directory_key() {
-    let (_temp, backend) = local_backend();
-    let result =
-        Wal::open(Arc::clone(&backend), "../wal", 0, &mut |_, _| Ok::<(), StorageError>(()));
-    assert!(matches!(result, Err(StorageError::InvalidKey { .. })), "{result:?}");
+    for flavor in FLAVORS {
+        let (_temp, backend) = local_backend(flavor);
+        let result =
+            Wal::open(Arc::clone(&backend), "../wal", 0, &mut |_, _| Ok::<(), StorageError>(()));
+        assert!(matches!(result, Err(StorageError::InvalidKey { .. })), "{result:?}");
+    }
 }
 
 #[test]
@@ -379,9 +405,39 @@ fn recovered_file_is_truncated_on_disk() {
     let (key, bytes) = &files[0];
     let mut torn = bytes.clone();
     torn.truncate(bytes.len() - 1);
-    let (temp, backend) = backend_with(&[(key.clone(), torn)]);
+    let (temp, backend) = backend_with(Flavor::Plain, &[(key.clone(), torn)]);
     let (_wal, records) = open_collect(&backend, 0).unwrap();
     assert_eq!(records, expected(1, 1));
     let on_disk = fs::read(temp.path().join(key)).unwrap();
     assert_eq!(on_disk, bytes[..record_starts(bytes)[1]]);
+}
+
+#[test]
+fn torn_encrypted_frame_at_every_length_recovers_the_records_before() {
+    // Each record its own commit round, hence its own encrypted frame.
+    let (temp, backend) = local_backend(Flavor::Encrypted);
+    let key = file_key(DIR, 1);
+    let path = temp.path().join(&key);
+    let (wal, _) = open_collect(&backend, 0).unwrap();
+    let mut ends = Vec::new();
+    for lsn in 1..=3 {
+        wal.append_durable(&payload(lsn)).unwrap();
+        ends.push(fs::metadata(&path).unwrap().len() as usize);
+    }
+    drop(wal);
+    let pristine = fs::read(&path).unwrap();
+    assert_eq!(pristine.len(), ends[2]);
+    for cut in ends[1]..ends[2] {
+        fs::write(&path, &pristine[..cut]).unwrap();
+        let (wal, records) = open_collect(&backend, 0).unwrap();
+        assert_eq!(records, expected(1, 2), "cut at {cut}");
+        // The torn frame is dropped below the log, which sees a clean end; the backend cut it
+        // off the file when the log reopened it for appending.
+        assert_eq!(wal.recovery_info().truncated_bytes, 0, "cut at {cut}");
+        assert_eq!(fs::metadata(&path).unwrap().len() as usize, ends[1], "cut at {cut}");
+        assert_eq!(wal.append_durable(&payload(3)).unwrap(), 3);
+        drop(wal);
+        let (_, records) = open_collect(&backend, 0).unwrap();
+        assert_eq!(records, expected(1, 3), "cut at {cut}");
+    }
 }
