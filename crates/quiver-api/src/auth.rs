@@ -13,8 +13,12 @@
 //! REST requests (paths under `/v2/`) carry the credential as HTTP does: `Authorization:
 //! Bearer user:password`, `Bearer <API key>` or `Basic base64(user:password)`. They pass the
 //! same login rate limit and the same verification; a refusal is a JSON envelope (HTTP 401
-//! with code 1800, or 429 with code 8 and `Retry-After`) instead of a gRPC status. Exactly one
-//! path is served without a credential: `/healthz`, which answers `ok` and nothing else.
+//! with code 1800, or 429 with code 8 and `Retry-After`) instead of a gRPC status. `/metrics`
+//! (the Prometheus scrape) is authenticated and refused the REST way. Exactly one path is
+//! served without a credential: `/healthz`, which answers `ok` and nothing else.
+//!
+//! Each refusal is counted in `quiver_auth_failures_total` by its reason (never by who or
+//! from where); an accepted request's user goes to its span and access-log line.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
@@ -30,6 +34,7 @@ use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
 use crate::listener::PeerInfo;
+use crate::metrics::{AuthFailure, Metrics, Outcome, spawn_blocking_in_span};
 use crate::ratelimit::{RateLimiter, RequestClass, RetryAfter};
 use crate::rest;
 
@@ -42,21 +47,35 @@ const MAX_CONCURRENT_VERIFICATIONS: usize = 8;
 const HEALTH_PATH: &str = "/healthz";
 /// Paths of the REST API v2.
 const REST_PREFIX: &str = "/v2/";
+/// The Prometheus scrape, authenticated like the REST API.
+const METRICS_PATH: &str = "/metrics";
 
 #[derive(Clone)]
 pub(crate) struct AuthLayer {
     security: Arc<SecurityStore>,
     limiter: Arc<RateLimiter>,
+    metrics: Arc<Metrics>,
     verifications: Arc<Semaphore>,
 }
 
 impl AuthLayer {
-    pub(crate) fn new(security: Arc<SecurityStore>, limiter: Arc<RateLimiter>) -> AuthLayer {
+    pub(crate) fn new(
+        security: Arc<SecurityStore>,
+        limiter: Arc<RateLimiter>,
+        metrics: Arc<Metrics>,
+    ) -> AuthLayer {
         AuthLayer {
             security,
             limiter,
+            metrics,
             verifications: Arc::new(Semaphore::new(MAX_CONCURRENT_VERIFICATIONS)),
         }
+    }
+
+    /// Counts a credential that could not be read: absent, or of no accepted form.
+    fn unreadable(&self, value: Option<&http::HeaderValue>) {
+        let reason = if value.is_none() { AuthFailure::Missing } else { AuthFailure::Malformed };
+        self.metrics.auth_failure(reason);
     }
 
     /// The login rate limit, checked before any verification work: per claimed user name
@@ -83,8 +102,11 @@ impl AuthLayer {
     ) -> Result<Principal, http::Response<tonic::body::Body>> {
         let refusal =
             |response: http::Response<axum::body::Body>| response.map(tonic::body::Body::new);
-        let credentials = parse_rest_authorization(headers.get(http::header::AUTHORIZATION))
-            .map_err(|reason| refusal(rest::unauthenticated(reason)))?;
+        let value = headers.get(http::header::AUTHORIZATION);
+        let credentials = parse_rest_authorization(value).map_err(|reason| {
+            self.unreadable(value);
+            refusal(rest::unauthenticated(reason))
+        })?;
         self.admit(&credentials, peer)
             .map_err(|r| refusal(rest::rate_limited(&r.to_string(), r.wait)))?;
         self.verify(credentials, peer)
@@ -106,7 +128,7 @@ impl Front {
     fn of(path: &str) -> Front {
         if path == HEALTH_PATH {
             Front::Health
-        } else if path.starts_with(REST_PREFIX) {
+        } else if path.starts_with(REST_PREFIX) || path == METRICS_PATH {
             Front::Rest
         } else {
             Front::Grpc
@@ -157,12 +179,19 @@ where
                 .extensions()
                 .get::<PeerInfo>()
                 .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr.ip());
+            let outcome = request.extensions().get::<Outcome>().cloned();
+            let accept = |request: &mut http::Request<B>, principal: Principal| {
+                if let Some(outcome) = &outcome {
+                    outcome.set_user(&principal.user);
+                }
+                request.extensions_mut().insert(principal);
+            };
             match Front::of(request.uri().path()) {
                 Front::Health => return inner.call(request).await,
                 Front::Rest => {
                     return match layer.authenticate_rest(request.headers(), peer).await {
                         Ok(principal) => {
-                            request.extensions_mut().insert(principal);
+                            accept(&mut request, principal);
                             inner.call(request).await
                         }
                         Err(response) => Ok(response),
@@ -170,17 +199,20 @@ where
                 }
                 Front::Grpc => {}
             }
-            let credentials = parse_authorization(request.headers().get("authorization"));
-            let result = match credentials {
+            let value = request.headers().get("authorization");
+            let result = match parse_authorization(value) {
                 Ok(credentials) => match layer.admit(&credentials, peer) {
                     Ok(()) => layer.verify(credentials, peer).await,
                     Err(refusal) => Err(refusal.to_grpc_status()),
                 },
-                Err(reason) => Err(tonic::Status::unauthenticated(reason)),
+                Err(reason) => {
+                    layer.unreadable(value);
+                    Err(tonic::Status::unauthenticated(reason))
+                }
             };
             match result {
                 Ok(principal) => {
-                    request.extensions_mut().insert(principal);
+                    accept(&mut request, principal);
                     inner.call(request).await
                 }
                 Err(status) => Ok(status.into_http()),
@@ -202,7 +234,11 @@ impl AuthLayer {
             .map_err(|_| tonic::Status::unavailable("server is shutting down"))?;
         let security = self.security.clone();
         let method = credentials.method();
-        let outcome = tokio::task::spawn_blocking(move || match credentials {
+        let bad_credentials = match credentials {
+            Credentials::Password { .. } => AuthFailure::BadPassword,
+            Credentials::ApiKey(_) => AuthFailure::BadApiKey,
+        };
+        let outcome = spawn_blocking_in_span(move || match credentials {
             Credentials::Password { user, password } => {
                 security.authenticate(&user, &password, peer, Instant::now())
             }
@@ -213,6 +249,15 @@ impl AuthLayer {
             }
         })
         .await;
+        let failure = match &outcome {
+            Ok(Ok(_)) => None,
+            Ok(Err(SecurityError::Unauthenticated)) => Some(bad_credentials),
+            Ok(Err(SecurityError::Throttled { .. })) => Some(AuthFailure::Throttled),
+            Ok(Err(_)) | Err(_) => Some(AuthFailure::Error),
+        };
+        if let Some(reason) = failure {
+            self.metrics.auth_failure(reason);
+        }
         match outcome {
             Ok(Ok(principal)) => Ok(principal),
             Ok(Err(err @ (SecurityError::Unauthenticated | SecurityError::Throttled { .. }))) => {
@@ -405,6 +450,7 @@ mod tests {
             assert_ne!(Front::of(path), Front::Health, "{path}");
         }
         assert_eq!(Front::of("/v2/vectordb/collections/list"), Front::Rest);
+        assert_eq!(Front::of("/metrics"), Front::Rest);
         assert_eq!(Front::of("/milvus.proto.milvus.MilvusService/Search"), Front::Grpc);
     }
 

@@ -6,10 +6,15 @@
 //!   `tests/proto_check.py`).
 //! - `server.rs`: the server; `listener.rs`: accept loop and TLS handshakes; `tls.rs`:
 //!   certificates (generated on first start) and mutual TLS.
-//! - `auth.rs`: authentication of every request, before routing.
+//! - `auth.rs`: authentication of every request, before routing; `deadline.rs`: the request
+//!   timeout, answered in the request's protocol.
+//! - `limits.rs`: request limits (sizes, counts, top-k, dimension, filter, timeout), each with
+//!   a secure default and a ceiling configuration cannot exceed.
 //! - `ratelimit.rs`: token buckets per user and per address for reads, writes, DDL and logins;
 //!   `quota.rs`: the disk quota (a cap on the data directory's size) that refuses inserts.
 //! - `rest/`: Milvus's REST API v2 on the same port, translated into the same handlers.
+//! - `metrics/`: Prometheus metrics (`GET /metrics`), request ids, request spans and the
+//!   access log, from a layer in front of authentication.
 //! - `service/`: one handler per RPC (authorization first, then validation, then the engine);
 //!   `convert/`: wire types to domain types and back; `status.rs`: errors to Milvus codes.
 //!
@@ -18,8 +23,11 @@
 
 mod auth;
 mod convert;
+mod deadline;
 mod error;
+mod limits;
 mod listener;
+mod metrics;
 pub mod proto;
 mod quota;
 mod ratelimit;
@@ -30,13 +38,13 @@ mod status;
 pub mod tls;
 
 pub use error::ApiError;
+pub use limits::{Limit, LimitOutOfRange, RequestLimits};
 pub use listener::PeerInfo;
 pub use quota::{DEFAULT_REFRESH as DATA_QUOTA_REFRESH, DataQuota, QuotaExceeded};
 pub use ratelimit::{
     ClassLimits, FLUSH_COST, LimitScope, Rate, RateLimiter, RateLimits, RequestClass, RetryAfter,
     WRITE_REQUEST_COST,
 };
-pub use rest::MAX_BODY_BYTES as MAX_REST_BODY_BYTES;
-pub use server::{MAX_MESSAGE_BYTES, serve};
+pub use server::serve;
 pub use service::{MilvusApi, rpc_class};
 pub use tls::{ServerTls, TlsSettings, server_tls};

@@ -41,6 +41,7 @@ pub(crate) enum Failure {
 
 impl Failure {
     pub(crate) fn new(code: i32, reason: impl Into<String>) -> Failure {
+        let reason = bounded(reason.into());
         let legacy = match code {
             code::COLLECTION_NOT_FOUND => ErrorCode::CollectionNotExists,
             code::INVALID_PARAMETER | code::MISSING_PARAMETER | code::TOO_LARGE => {
@@ -51,7 +52,7 @@ impl Failure {
             code::QUOTA_EXCEEDED => ErrorCode::DiskQuotaExhausted,
             _ => ErrorCode::UnexpectedError,
         };
-        Failure::Milvus { code, legacy, reason: reason.into() }
+        Failure::Milvus { code, legacy, reason }
     }
 
     pub(crate) fn invalid(reason: impl Into<String>) -> Failure {
@@ -93,6 +94,23 @@ impl Failure {
             Failure::Grpc(status) => Err(status),
         }
     }
+}
+
+/// Longest reason a failure carries. Messages quote names and values from the request, each
+/// shortened where it is formatted; this is the backstop that keeps any message from echoing
+/// a request back at its full size.
+const MAX_REASON_BYTES: usize = 2048;
+
+fn bounded(mut reason: String) -> String {
+    if reason.len() > MAX_REASON_BYTES {
+        let mut cut = MAX_REASON_BYTES;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+        reason.push('…');
+    }
+    reason
 }
 
 /// The success status: both codes zero.
@@ -176,6 +194,22 @@ impl From<quiver_core::Error> for Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reason_never_echoes_a_request_at_full_size() {
+        let name = "é".repeat(40_000);
+        let err = EngineError::CollectionNotFound { database: "default".into(), name };
+        let status = Failure::from(err).into_status().unwrap();
+        assert!(
+            status.reason.len() <= MAX_REASON_BYTES + '…'.len_utf8(),
+            "{}",
+            status.reason.len()
+        );
+        assert!(status.reason.ends_with('…'));
+        assert_eq!(status.detail, status.reason);
+        let short = Failure::invalid("short").into_status().unwrap();
+        assert_eq!(short.reason, "short");
+    }
 
     #[test]
     fn collection_not_found_carries_code_100_and_legacy_4() {

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use quiver_api::{ClassLimits, Rate, RateLimits, TlsSettings};
+use quiver_api::{ClassLimits, Limit, Rate, RateLimits, RequestLimits, TlsSettings};
 use serde::Deserialize;
 
 /// The default listen address: Milvus's port, on loopback only.
@@ -48,6 +48,38 @@ pub(crate) struct LimitsFile {
     /// Inserts and upserts are refused (deletes and reads go on) while the data directory is
     /// larger than this.
     pub(crate) max_data_bytes: Option<u64>,
+    // Request limits (`quiver_api::Limit`): each may be lowered, none raised above the
+    // ceiling the engine enforces anyway.
+    pub(crate) max_message_bytes: Option<u64>,
+    pub(crate) max_rows_per_write: Option<u64>,
+    pub(crate) max_query_vectors: Option<u64>,
+    pub(crate) max_topk_window: Option<u64>,
+    pub(crate) max_dim: Option<u64>,
+    pub(crate) max_varchar_length: Option<u64>,
+    pub(crate) max_json_bytes: Option<u64>,
+    pub(crate) max_filter_bytes: Option<u64>,
+    pub(crate) max_filter_depth: Option<u64>,
+    pub(crate) max_output_fields: Option<u64>,
+    pub(crate) request_timeout_seconds: Option<u64>,
+}
+
+impl LimitsFile {
+    /// The request limit `limit` as the file sets it.
+    fn request_limit(&self, limit: Limit) -> Option<u64> {
+        match limit {
+            Limit::MessageBytes => self.max_message_bytes,
+            Limit::RowsPerWrite => self.max_rows_per_write,
+            Limit::QueryVectors => self.max_query_vectors,
+            Limit::TopkWindow => self.max_topk_window,
+            Limit::Dim => self.max_dim,
+            Limit::VarcharLength => self.max_varchar_length,
+            Limit::JsonBytes => self.max_json_bytes,
+            Limit::FilterBytes => self.max_filter_bytes,
+            Limit::FilterDepth => self.max_filter_depth,
+            Limit::OutputFields => self.max_output_fields,
+            Limit::TimeoutSeconds => self.request_timeout_seconds,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +99,8 @@ pub(crate) struct CliSettings {
     pub(crate) listen: Option<String>,
     pub(crate) config: Option<PathBuf>,
     pub(crate) insecure: bool,
+    /// The master key file of encryption at rest (default: `DIR.master-key`).
+    pub(crate) master_key_file: Option<PathBuf>,
 }
 
 /// Settings after resolution: what the server runs with.
@@ -77,7 +111,11 @@ pub(crate) struct Settings {
     /// `None` only in explicit insecure loopback mode (`--insecure`).
     pub(crate) tls: Option<TlsSettings>,
     pub(crate) rate_limits: RateLimits,
+    pub(crate) request_limits: RequestLimits,
     pub(crate) max_data_bytes: Option<u64>,
+    /// Where the master key is (or is generated on a first start): beside the data
+    /// directory, never inside it (checked at start).
+    pub(crate) master_key_file: PathBuf,
 }
 
 pub(crate) fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -138,10 +176,28 @@ pub(crate) fn resolve(cli: &CliSettings) -> anyhow::Result<Settings> {
         }
     }
     let rate_limits = rate_limits(&file.limits)?;
+    let mut request_limits = RequestLimits::default();
+    for limit in Limit::ALL {
+        if let Some(value) = file.limits.request_limit(limit) {
+            request_limits.set(limit, value).map_err(|e| anyhow::anyhow!("[limits]: {e}"))?;
+        }
+    }
     if file.limits.max_data_bytes == Some(0) {
         bail!("limits.max_data_bytes must be positive (leave it out for no quota)");
     }
-    Ok(Settings { data_dir, listen, tls, rate_limits, max_data_bytes: file.limits.max_data_bytes })
+    let master_key_file = cli
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| crate::keys::default_master_key_path(&data_dir));
+    Ok(Settings {
+        master_key_file,
+        data_dir,
+        listen,
+        tls,
+        rate_limits,
+        request_limits,
+        max_data_bytes: file.limits.max_data_bytes,
+    })
 }
 
 fn rate_limits(file: &LimitsFile) -> anyhow::Result<RateLimits> {
@@ -171,6 +227,7 @@ mod tests {
             listen: Some(listen.to_owned()),
             config: None,
             insecure,
+            master_key_file: None,
         }
     }
 
@@ -239,6 +296,26 @@ mod tests {
     }
 
     #[test]
+    fn every_request_limit_is_configurable_within_its_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quiver.toml");
+        let mut settings = cli("127.0.0.1:0", false);
+        settings.config = Some(path.clone());
+        for limit in Limit::ALL {
+            let (min, max) = limit.range();
+            fs::write(&path, format!("[limits]\n{} = {min}\n", limit.key())).unwrap();
+            let resolved = resolve(&settings).unwrap();
+            assert_eq!(resolved.request_limits.get(limit), min, "{limit}");
+            for other in Limit::ALL.into_iter().filter(|o| *o != limit) {
+                assert_eq!(resolved.request_limits.get(other), other.default_value());
+            }
+            fs::write(&path, format!("[limits]\n{} = {}\n", limit.key(), max + 1)).unwrap();
+            let err = resolve(&settings).unwrap_err();
+            assert!(err.to_string().contains(limit.key()), "{err}");
+        }
+    }
+
+    #[test]
     fn command_line_wins_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("quiver.toml");
@@ -248,6 +325,7 @@ mod tests {
             listen: Some("127.0.0.1:2".to_owned()),
             config: Some(path),
             insecure: false,
+            master_key_file: None,
         })
         .unwrap();
         assert_eq!(settings.listen.port(), 2);

@@ -187,6 +187,7 @@ mod tests {
             listen: Some(listen.to_owned()),
             config: None,
             insecure,
+            master_key_file: None,
         }
     }
 

@@ -4,9 +4,11 @@
 // A command-line tool reports to its user on standard output.
 #![allow(clippy::print_stdout)]
 
+mod audit;
 mod bench;
 mod config;
 mod doctor;
+mod keys;
 mod quickstart;
 mod serve;
 
@@ -54,6 +56,25 @@ enum Command {
     /// Build a vector index over a benchmark dataset through the engine and measure build
     /// time, peak memory, recall@10 and queries/s per search setting.
     Bench(bench::BenchArgs),
+    /// Manage the master key of encryption at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Verify or read the tamper-evident audit log of a data directory.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-wrap every data key under a new master key (the data files are not rewritten) and
+    /// replace the key file. Stop the server first.
+    Rotate {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The current key file [default: DIR.master-key]; it receives the new key.
+        #[arg(long)]
+        master_key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -70,6 +91,10 @@ struct ServeArgs {
     /// Serve plaintext (only on a loopback address). Authentication stays on.
     #[arg(long)]
     insecure: bool,
+    /// The master key of encryption at rest [default: DIR.master-key, beside the data
+    /// directory; generated on a first start]. QUIVER_MASTER_KEY may hold the key instead.
+    #[arg(long)]
+    master_key_file: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,10 +105,16 @@ fn main() -> anyhow::Result<()> {
             listen: args.listen,
             config: args.config,
             insecure: args.insecure,
+            master_key_file: args.master_key_file,
         }),
         Command::Doctor { config, data_dir, listen, insecure } => {
-            let findings =
-                doctor::examine(&config::CliSettings { data_dir, listen, config, insecure });
+            let findings = doctor::examine(&config::CliSettings {
+                data_dir,
+                listen,
+                config,
+                insecure,
+                master_key_file: None,
+            });
             for finding in &findings {
                 println!("{finding}");
             }
@@ -97,5 +128,15 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Quickstart { data_dir, rows } => quickstart::run(&data_dir, rows),
         Command::Bench(args) => bench::run(&args, &mut std::io::stdout().lock()),
+        Command::Keys(KeysCommand::Rotate { data_dir, master_key_file }) => {
+            let file = master_key_file.unwrap_or_else(|| keys::default_master_key_path(&data_dir));
+            keys::rotate(&data_dir, &file)
+        }
+        Command::Audit(command) => {
+            if !audit::run(command)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

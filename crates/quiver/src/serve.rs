@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use quiver_api::{DataQuota, MilvusApi};
-use quiver_engine::{Database, Options};
+use quiver_engine::{Database, Encryption, Options};
 use quiver_security::{ROOT_USER, Secret, SecurityStore, generate_password};
-use quiver_storage::LocalBackend;
+use quiver_storage::Backend;
 
 use crate::config::{self, CliSettings};
 use crate::doctor::{self, INITIAL_PASSWORD_FILE, Severity};
+use crate::keys;
 
 /// The environment variable that gives the root password on first start.
 pub(crate) const ROOT_PASSWORD_ENV: &str = "QUIVER_ROOT_PASSWORD";
@@ -26,6 +27,12 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
     init_logging();
     let settings = config::resolve(cli)?;
     create_private_dir(&settings.data_dir)?;
+    let fresh = fs::read_dir(&settings.data_dir)
+        .with_context(|| format!("cannot read {}", settings.data_dir.display()))?
+        .next()
+        .is_none();
+    keys::check_outside(&settings.data_dir, &settings.master_key_file)?;
+    let master_key = keys::master_key(&settings.master_key_file, fresh)?;
     let findings = doctor::examine_settings(&settings);
     for finding in findings.iter().filter(|f| f.severity == Severity::Warn) {
         tracing::warn!("{}", finding.problem);
@@ -59,11 +66,18 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
         }
     };
 
-    let db = Database::open(&settings.data_dir, Options::default())
+    let options = Options { encryption: Some(Encryption::new(master_key)), ..Options::default() };
+    let db = Database::open(&settings.data_dir, options)
         .with_context(|| format!("cannot open {}", settings.data_dir.display()))?;
-    let security = open_security(&settings.data_dir)?;
-    let mut api =
-        MilvusApi::new(Arc::new(db), Arc::new(security)).with_rate_limits(settings.rate_limits);
+    if let Some(id) = db.master_key_id() {
+        tracing::info!(key_id = %id, "data encrypted at rest");
+    }
+    // The security store (password hashes, grants, API key digests) is encrypted with the
+    // same keys, through the database's backend.
+    let security = open_security(&settings.data_dir, db.backend())?;
+    let mut api = MilvusApi::new(Arc::new(db), Arc::new(security))
+        .with_rate_limits(settings.rate_limits)
+        .with_request_limits(settings.request_limits);
     if let Some(max) = settings.max_data_bytes {
         api = api.with_data_quota(DataQuota::new(&settings.data_dir, max));
     }
@@ -114,8 +128,7 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
 /// Opens the security store, initializing it on first start with the root password from
 /// `QUIVER_ROOT_PASSWORD` or a generated one written once to `DIR/initial-root-password`
 /// (mode 0600). The password itself is never logged.
-fn open_security(dir: &Path) -> anyhow::Result<SecurityStore> {
-    let backend = Arc::new(LocalBackend::new(dir.to_path_buf())?);
+fn open_security(dir: &Path, backend: Arc<dyn Backend>) -> anyhow::Result<SecurityStore> {
     if let Some(store) = SecurityStore::open(backend.clone())? {
         return Ok(store);
     }
@@ -180,9 +193,23 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// The environment variable that picks the log format: `text` (the default) or `json`.
+const LOG_FORMAT_ENV: &str = "QUIVER_LOG_FORMAT";
+
+/// Logs to standard error, filtered by `QUIVER_LOG` (`info` by default; e.g.
+/// `info,quiver::access=off` silences the access log). `QUIVER_LOG_FORMAT=json` writes one
+/// JSON object per line (fields at the top level, the request span's fields under `span`)
+/// for log collectors; any other value than `text` or `json` is reported and text is used.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("QUIVER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let format = std::env::var(LOG_FORMAT_ENV).unwrap_or_default();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format.as_str() {
+        "json" => builder.json().flatten_event(true).try_init(),
+        _ => builder.try_init(),
+    };
+    if !matches!(format.as_str(), "" | "text" | "json") {
+        tracing::warn!("{LOG_FORMAT_ENV} takes text or json; logging as text");
+    }
 }

@@ -1,45 +1,45 @@
 //! `aliases/*`: create, drop, alter, describe, list.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::proto::milvus as pb;
+use crate::rest::registry::Routes;
 use crate::rest::{Reply, required, route};
 use crate::service::{Ctx, MilvusApi, collections};
 use crate::status::Failure;
 
-pub(super) fn routes(router: axum::Router, api: &MilvusApi) -> axum::Router {
-    let router = route(router, api, "aliases/create", "create_alias", create);
-    let router = route(router, api, "aliases/drop", "drop_alias", drop);
-    let router = route(router, api, "aliases/alter", "alter_alias", alter);
-    let router = route(router, api, "aliases/describe", "describe_alias", describe);
-    route(router, api, "aliases/list", "list_aliases", list)
+pub(super) fn routes(r: &mut Routes) {
+    route(r, "aliases/create", "create_alias", "Gives a collection another name", create);
+    route(r, "aliases/drop", "drop_alias", "Drops an alias", drop);
+    route(r, "aliases/alter", "alter_alias", "Points an alias at another collection", alter);
+    route(r, "aliases/describe", "describe_alias", "The collection an alias names", describe);
+    route(r, "aliases/list", "list_aliases", "The aliases (of one collection)", list);
 }
 
 bodies!(AliasBody, AliasNameBody, ListBody);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct AliasBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     alias_name: String,
-    #[serde(default)]
     collection_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct AliasNameBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     alias_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "AliasListBody")]
 pub(crate) struct ListBody {
     #[serde(default)]
     db_name: String,

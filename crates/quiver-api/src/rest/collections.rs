@@ -2,6 +2,7 @@
 //! rename, load, release, get_load_state, get_stats.
 
 use prost::Message;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
@@ -9,6 +10,7 @@ use crate::proto::common::{KeyValuePair, LoadState};
 use crate::proto::milvus as pb;
 use crate::proto::schema::{self as wire, value_field};
 use crate::rest::indexes::{IndexParam, create_indexes};
+use crate::rest::registry::Routes;
 use crate::rest::{Reply, missing, required, rest_code, route};
 use crate::service::{Ctx, MilvusApi, collections, index};
 use crate::status::Failure;
@@ -16,68 +18,72 @@ use crate::status::Failure;
 /// `max_length` of a quick-setup VarChar primary key when `params.max_length` is not given.
 const DEFAULT_VARCHAR_ID_LENGTH: u32 = 65_535;
 
-pub(super) fn routes(router: axum::Router, api: &MilvusApi) -> axum::Router {
-    let router = route(router, api, "collections/create", "create_collection", create);
-    let router = route(router, api, "collections/describe", "describe_collection", describe);
-    let router = route(router, api, "collections/list", "show_collections", list);
-    let router = route(router, api, "collections/has", "has_collection", has);
-    let router = route(router, api, "collections/drop", "drop_collection", drop);
-    let router = route(router, api, "collections/rename", "rename_collection", rename);
-    let router = route(router, api, "collections/load", "load_collection", load);
-    let router = route(router, api, "collections/release", "release_collection", release);
-    let router = route(router, api, "collections/get_load_state", "get_load_state", load_state);
-    route(router, api, "collections/get_stats", "get_collection_statistics", stats)
+pub(super) fn routes(r: &mut Routes) {
+    let summary = "Creates a collection (quick setup, or a schema with indexes)";
+    route(r, "collections/create", "create_collection", summary, create);
+    let summary = "A collection's schema, indexes, load state and properties";
+    route(r, "collections/describe", "describe_collection", summary, describe);
+    route(r, "collections/list", "show_collections", "The collections the caller may see", list);
+    route(r, "collections/has", "has_collection", "Whether a collection exists", has);
+    route(r, "collections/drop", "drop_collection", "Drops a collection", drop);
+    let summary = "Renames a collection (or moves it to another database)";
+    route(r, "collections/rename", "rename_collection", summary, rename);
+    route(r, "collections/load", "load_collection", "Loads a collection for search", load);
+    route(r, "collections/release", "release_collection", "Releases a collection", release);
+    let summary = "A collection's (or its partitions') load state";
+    route(r, "collections/get_load_state", "get_load_state", summary, load_state);
+    let summary = "A collection's row count";
+    route(r, "collections/get_stats", "get_collection_statistics", summary, stats);
 }
 
 bodies!(CreateBody, CollectionBody, ListBody, LoadStateBody, RenameBody);
 
 /// The body of most collection endpoints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(example = json!({"collectionName": "quick_setup"}))]
 pub(crate) struct CollectionBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "CollectionListBody")]
 pub(crate) struct ListBody {
     #[serde(default)]
     db_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct LoadStateBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
     #[serde(default)]
     partition_names: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RenameBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
-    #[serde(default)]
     new_collection_name: String,
     #[serde(default)]
     new_db_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "CollectionCreateBody")]
+#[schemars(example = json!({"collectionName": "quick_setup", "dimension": 5, "metricType": "COSINE"}))]
 pub(crate) struct CreateBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
     #[serde(default)]
     description: String,
@@ -95,7 +101,7 @@ pub(crate) struct CreateBody {
     params: Option<Map<String, Json>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct SchemaBody {
     #[serde(default, alias = "autoID")]
@@ -109,12 +115,10 @@ pub(crate) struct SchemaBody {
     functions: Vec<Json>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct FieldBody {
-    #[serde(default)]
     field_name: String,
-    #[serde(default)]
     data_type: String,
     #[serde(default)]
     element_data_type: String,

@@ -1,34 +1,43 @@
 //! `databases/*`: create, drop, list, describe. The database these name is the one the
 //! request addresses (`dbName`).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
 use crate::proto::milvus as pb;
+use crate::rest::registry::Routes;
 use crate::rest::{Reply, required, route};
 use crate::service::{Ctx, MilvusApi, collections};
 use crate::status::Failure;
 
-pub(super) fn routes(router: axum::Router, api: &MilvusApi) -> axum::Router {
-    let router = route(router, api, "databases/create", "create_database", create);
-    let router = route(router, api, "databases/drop", "drop_database", drop);
-    let router = route(router, api, "databases/list", "list_databases", list);
-    route(router, api, "databases/describe", "describe_database", describe)
+pub(super) fn routes(r: &mut Routes) {
+    route(r, "databases/create", "create_database", "Creates a database", create);
+    route(r, "databases/drop", "drop_database", "Drops an empty database", drop);
+    route(r, "databases/list", "list_databases", "The databases the caller may see", list);
+    route(r, "databases/describe", "describe_database", "A database's id and properties", describe);
 }
 
-bodies!(DatabaseBody, CreateBody);
+bodies!(DatabaseBody, CreateBody, ListBody);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct DatabaseBody {
+#[schemars(rename = "DatabaseListBody")]
+pub(crate) struct ListBody {
     #[serde(default)]
     db_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct DatabaseBody {
+    db_name: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "DatabaseCreateBody")]
 pub(crate) struct CreateBody {
-    #[serde(default)]
     db_name: String,
     #[serde(default)]
     properties: Map<String, Json>,
@@ -57,7 +66,7 @@ fn drop(api: &MilvusApi, ctx: &Ctx, req: DatabaseBody) -> Result<Reply, Failure>
     Ok(Reply::empty())
 }
 
-fn list(api: &MilvusApi, ctx: &Ctx, _req: DatabaseBody) -> Result<Reply, Failure> {
+fn list(api: &MilvusApi, ctx: &Ctx, _req: ListBody) -> Result<Reply, Failure> {
     let resp = collections::list_databases(api, ctx, pb::ListDatabasesRequest::default())?;
     Ok(Reply::data(json!(resp.db_names)))
 }

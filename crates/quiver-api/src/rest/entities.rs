@@ -1,15 +1,17 @@
 //! `entities/*`: insert, upsert, delete, query, get, search, hybrid_search.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
-use quiver_engine::MAX_ROWS_PER_WRITE;
 use quiver_security::Privilege;
 
+use crate::limits::Limit;
 use crate::proto::common::KeyValuePair;
 use crate::proto::milvus as pb;
 use crate::proto::milvus::search_request::SearchInput;
 use crate::ratelimit::WRITE_REQUEST_COST;
+use crate::rest::registry::Routes;
 use crate::rest::values::{self, float_json, ids_json, placeholder_group, template_values};
 use crate::rest::{Body, Reply, missing, required, route};
 use crate::service::{Ctx, MilvusApi, data, search};
@@ -22,29 +24,32 @@ const DEFAULT_SEARCH_LIMIT: i64 = 100;
 /// The template name under which `entities/get` passes its keys.
 const IDS_TEMPLATE: &str = "ids";
 
-pub(super) fn routes(router: axum::Router, api: &MilvusApi) -> axum::Router {
-    let router = route(router, api, "entities/insert", "insert", insert);
-    let router = route(router, api, "entities/upsert", "upsert", upsert);
-    let router = route(router, api, "entities/delete", "delete", delete);
-    let router = route(router, api, "entities/query", "query", query);
-    let router = route(router, api, "entities/get", "query", get);
-    let router = route(router, api, "entities/search", "search", search);
-    let router = route(router, api, "entities/hybrid_search", "hybrid_search", hybrid_search);
-    route(router, api, "entities/advanced_search", "hybrid_search", hybrid_search)
+pub(super) fn routes(r: &mut Routes) {
+    route(r, "entities/insert", "insert", "Inserts rows", insert);
+    route(r, "entities/upsert", "upsert", "Inserts or replaces rows by primary key", upsert);
+    route(r, "entities/delete", "delete", "Deletes the rows a filter matches", delete);
+    route(r, "entities/query", "query", "The rows a filter matches (or count(*))", query);
+    route(r, "entities/get", "query", "Rows by primary key", get);
+    route(r, "entities/search", "search", "Nearest neighbours of query vectors", search);
+    let summary = "Several searches merged by a reranker";
+    route(r, "entities/hybrid_search", "hybrid_search", summary, hybrid_search);
+    let summary = "entities/hybrid_search under its older name";
+    route(r, "entities/advanced_search", "hybrid_search", summary, hybrid_search);
 }
 
 bodies!(DeleteBody, QueryBody, GetBody, SearchBody, HybridBody);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(example = json!({"collectionName": "quick_setup", "data": [{"id": 1, "vector": [0.3, -0.6, 0.1, -0.2, 0.9], "color": "pink_8682"}]}))]
 pub(crate) struct WriteBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
     #[serde(default)]
     partition_name: String,
     /// An array of row objects (or one row object).
+    #[schemars(required)]
     data: Option<Json>,
 }
 
@@ -63,27 +68,26 @@ impl Body for WriteBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(example = json!({"collectionName": "quick_setup", "filter": "id in [100, 101]"}))]
 pub(crate) struct DeleteBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
     #[serde(default)]
     partition_name: String,
-    #[serde(default)]
     filter: String,
     #[serde(default)]
     expr_params: Map<String, Json>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(example = json!({"collectionName": "quick_setup", "filter": "color like \"red%\"", "outputFields": ["color"], "limit": 3}))]
 pub(crate) struct QueryBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
     #[serde(default)]
     filter: String,
@@ -100,14 +104,15 @@ pub(crate) struct QueryBody {
     consistency_level: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(example = json!({"collectionName": "quick_setup", "id": [1, 2], "outputFields": ["color"]}))]
 pub(crate) struct GetBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
     /// One primary key or an array of them.
+    #[schemars(required)]
     id: Option<Json>,
     output_fields: Option<Vec<String>>,
     #[serde(default)]
@@ -118,7 +123,7 @@ pub(crate) struct GetBody {
     consistency_level: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct SearchParamsBody {
     #[serde(default)]
@@ -134,13 +139,14 @@ pub(crate) struct SearchParamsBody {
     ignore_growing: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(example = json!({"collectionName": "quick_setup", "data": [[0.3, -0.6, 0.1, -0.2, 0.9]], "annsField": "vector", "filter": "id >= {min}", "exprParams": {"min": 1}, "limit": 3, "outputFields": ["color"]}))]
 pub(crate) struct SearchBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
+    #[schemars(required)]
     data: Option<Vec<Vec<f32>>>,
     #[serde(default)]
     anns_field: String,
@@ -166,9 +172,10 @@ pub(crate) struct SearchBody {
 }
 
 /// One search of a hybrid search.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct SubSearchBody {
+    #[schemars(required)]
     data: Option<Vec<Vec<f32>>>,
     #[serde(default)]
     anns_field: String,
@@ -188,7 +195,7 @@ pub(crate) struct SubSearchBody {
     grouping_field: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RerankBody {
     #[serde(default)]
@@ -197,13 +204,14 @@ pub(crate) struct RerankBody {
     params: Map<String, Json>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(example = json!({"collectionName": "quick_setup", "search": [{"data": [[0.3, -0.6, 0.1, -0.2, 0.9]], "annsField": "vector", "limit": 5}, {"data": [[0.1, 0.2, 0.3, 0.4, 0.5]], "annsField": "vector", "filter": "id > 1", "limit": 5}], "rerank": {"strategy": "rrf", "params": {"k": 60}}, "limit": 3, "outputFields": ["color"]}))]
 pub(crate) struct HybridBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
+    #[schemars(required)]
     search: Option<Vec<SubSearchBody>>,
     rerank: Option<RerankBody>,
     limit: Option<i64>,
@@ -253,12 +261,7 @@ fn write_columns(
     if rows.is_empty() {
         return Err(missing("data"));
     }
-    if rows.len() > MAX_ROWS_PER_WRITE {
-        return Err(Failure::invalid(format!(
-            "{} rows given; at most {MAX_ROWS_PER_WRITE} per write",
-            rows.len()
-        )));
-    }
+    api.limits.check_len(Limit::RowsPerWrite, rows.len())?;
     api.authorize_collection(ctx, privilege, &name)?;
     let collection = api.db.collection(&ctx.db, &name)?;
     let (columns, num_rows) = values::insert_columns(collection.schema(), &rows)?;

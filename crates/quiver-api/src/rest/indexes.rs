@@ -1,10 +1,12 @@
 //! `indexes/*`: create, describe, list, drop.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
 use crate::proto::common::{IndexState, KeyValuePair};
 use crate::proto::milvus as pb;
+use crate::rest::registry::Routes;
 use crate::rest::{Reply, missing, required, route};
 use crate::service::{Ctx, MilvusApi, index, param};
 use crate::status::{Failure, code};
@@ -12,20 +14,19 @@ use crate::status::{Failure, code};
 /// Most indexes one request may create.
 const MAX_INDEX_PARAMS: usize = 64;
 
-pub(super) fn routes(router: axum::Router, api: &MilvusApi) -> axum::Router {
-    let router = route(router, api, "indexes/create", "create_index", create);
-    let router = route(router, api, "indexes/describe", "describe_index", describe);
-    let router = route(router, api, "indexes/list", "describe_index", list);
-    route(router, api, "indexes/drop", "drop_index", drop)
+pub(super) fn routes(r: &mut Routes) {
+    route(r, "indexes/create", "create_index", "Builds indexes on a collection", create);
+    route(r, "indexes/describe", "describe_index", "An index's type, metric and state", describe);
+    route(r, "indexes/list", "describe_index", "The names of a collection's indexes", list);
+    route(r, "indexes/drop", "drop_index", "Drops an index", drop);
 }
 
 bodies!(CreateBody, IndexBody, ListBody);
 
 /// One index to build: `params` holds `index_type` and the build parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct IndexParam {
-    #[serde(default)]
     field_name: String,
     #[serde(default)]
     index_name: String,
@@ -123,33 +124,32 @@ pub(crate) fn create_indexes(
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "IndexCreateBody")]
 pub(crate) struct CreateBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
+    #[schemars(required)]
     index_params: Option<Vec<IndexParam>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct IndexBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
-    #[serde(default)]
     index_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "IndexListBody")]
 pub(crate) struct ListBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
 }
 

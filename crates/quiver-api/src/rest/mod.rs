@@ -7,8 +7,18 @@
 //! [`crate::service`], then translates the response into Milvus's REST JSON. So a REST request
 //! is authorized, validated and executed exactly as the same request over gRPC.
 //!
-//! - `collections.rs`, `entities.rs`, `indexes.rs`, `partitions.rs`, `aliases.rs`,
-//!   `databases.rs`: the endpoints, one handler each.
+//! - `collections.rs`, `collection_admin.rs` (properties, flush, compaction), `entities.rs`,
+//!   `indexes.rs`, `partitions.rs`, `aliases.rs`, `databases.rs`, `users.rs`, `roles.rs`,
+//!   `privilege_groups.rs`: Milvus's endpoints, one handler each.
+//! - `api_keys.rs`: API key management (`api_keys/{create,list,revoke}`), a Quiver extension
+//!   with no gRPC counterpart: only a caller signed in with a password, for their own keys
+//!   (or anyone's with `admin`).
+//! - `registry.rs`: every endpoint is added through [`route`], which records its path,
+//!   rate-limit class, summary and the JSON Schema of its body type; the router is built from
+//!   that record and nothing else, so an endpoint cannot be served unrecorded.
+//! - `openapi.rs`: `GET /v2/openapi.json`, the OpenAPI 3.1 document made from the record (its
+//!   request schemas are derived with `schemars` from the very serde types that parse the
+//!   bodies: a field without a default is required, unknown fields are not allowed).
 //! - `values.rs`: JSON rows and values to wire columns and back.
 //!
 //! The envelope: `{"code":0,"data":…}` on success (search adds `topks`),
@@ -19,6 +29,7 @@
 //! the limit) and unknown paths (404) or methods (405).
 //!
 //! `/healthz` answers `ok` to anyone: the authentication layer lets exactly that path through.
+//! Everything else under `/v2/`, the OpenAPI document included, needs a credential.
 
 /// Implements [`Body`] for bodies with a `db_name` field.
 macro_rules! bodies {
@@ -32,11 +43,18 @@ macro_rules! bodies {
 }
 
 mod aliases;
+mod api_keys;
+mod collection_admin;
 mod collections;
 mod databases;
 mod entities;
 mod indexes;
+mod openapi;
 mod partitions;
+mod privilege_groups;
+mod registry;
+mod roles;
+mod users;
 mod values;
 
 #[cfg(test)]
@@ -50,17 +68,19 @@ use axum::extract::Request;
 use axum::routing::{MethodRouter, any, get, post};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use quiver_security::Principal;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Value as Json, json};
 use tokio_stream::StreamExt;
 
+use crate::limits::Limit;
 use crate::listener::PeerInfo;
+use crate::metrics::{StatusLabel, record_status, spawn_blocking_in_span};
 use crate::ratelimit::RequestClass;
-use crate::service::{Ctx, DEFAULT_DB, MilvusApi, rpc_class};
+use crate::rest::registry::{Built, Class, Routes};
+use crate::service::{Ctx, DEFAULT_DB, MilvusApi};
 use crate::status::{Failure, code};
 
-/// Largest request body: the same bound as a gRPC message.
-pub const MAX_BODY_BYTES: usize = crate::MAX_MESSAGE_BYTES;
 /// Longest error detail taken from the JSON parser (it may quote the input).
 const MAX_DETAIL_CHARS: usize = 256;
 /// The header that names the database when the body does not (`dbName`).
@@ -103,8 +123,9 @@ impl Reply {
     }
 }
 
-/// A request body of an endpoint.
-pub(crate) trait Body: DeserializeOwned + Send + 'static {
+/// A request body of an endpoint. Its JSON Schema (derived from the same serde attributes
+/// that parse it) is the endpoint's request schema in `/v2/openapi.json`.
+pub(crate) trait Body: DeserializeOwned + JsonSchema + Send + 'static {
     /// The database the body names (`dbName`), empty when none.
     fn db_name(&self) -> &str;
 
@@ -129,16 +150,32 @@ pub(crate) fn missing(name: &str) -> Failure {
     Failure::new(rest_code::MISSING_PARAMETER, format!("missing required parameters: {name}"))
 }
 
-/// The REST API's routes (the gRPC service is merged beside them by the server).
+/// The REST API's routes (the gRPC service is merged beside them by the server): the
+/// endpoints, their OpenAPI document, `/healthz`, and 404 for anything else under `/v2/`.
 pub(crate) fn router(api: &MilvusApi) -> axum::Router {
-    let mut router = axum::Router::new().route("/healthz", get(healthz));
-    router = collections::routes(router, api);
-    router = entities::routes(router, api);
-    router = indexes::routes(router, api);
-    router = partitions::routes(router, api);
-    router = aliases::routes(router, api);
-    router = databases::routes(router, api);
-    router.route("/v2/{*rest}", any(not_found))
+    let Built { router, endpoints, schemas } = endpoints(api);
+    let document = openapi::document(&endpoints, schemas);
+    router
+        .route("/healthz", get(healthz))
+        .route(openapi::PATH, openapi::route(api.clone(), &document))
+        .route("/v2/{*rest}", any(not_found))
+}
+
+/// Every endpoint, registered (see `registry.rs`).
+pub(crate) fn endpoints(api: &MilvusApi) -> Built {
+    let mut routes = Routes::new(api);
+    collections::routes(&mut routes);
+    collection_admin::routes(&mut routes);
+    entities::routes(&mut routes);
+    indexes::routes(&mut routes);
+    partitions::routes(&mut routes);
+    aliases::routes(&mut routes);
+    databases::routes(&mut routes);
+    users::routes(&mut routes);
+    roles::routes(&mut routes);
+    privilege_groups::routes(&mut routes);
+    api_keys::routes(&mut routes);
+    routes.finish()
 }
 
 /// Liveness only: no version, no state, nothing else.
@@ -159,21 +196,24 @@ async fn method_not_allowed() -> http::Response<AxumBody> {
     )
 }
 
-/// Adds the endpoint `/v2/vectordb/<path>`, which shares the rate-limit class of the gRPC
-/// method `rpc`.
+/// Adds and records the endpoint `/v2/vectordb/<path>`, whose rate-limit class is `class`:
+/// the name of the gRPC method it translates into (sharing its class), or a class of its own.
+/// `summary` is its one line in the OpenAPI document.
 pub(crate) fn route<T: Body>(
-    router: axum::Router,
-    api: &MilvusApi,
+    routes: &mut Routes,
     path: &str,
-    rpc: &'static str,
+    class: impl Into<Class>,
+    summary: &'static str,
     handler: Handler<T>,
-) -> axum::Router {
-    router.route(&format!("/v2/vectordb/{path}"), endpoint(api.clone(), rpc, handler))
+) {
+    let class = class.into();
+    // Every endpoint's class is checked by a test; an unknown RPC would get the strictest.
+    let resolved = class.resolve().unwrap_or(RequestClass::Ddl);
+    let method_router = endpoint(routes.api().clone(), resolved, handler);
+    routes.add::<T>(path, class, summary, method_router);
 }
 
-fn endpoint<T: Body>(api: MilvusApi, rpc: &'static str, handler: Handler<T>) -> MethodRouter {
-    // Every name is checked by a test; an unknown one would get the strictest class.
-    let class = rpc_class(rpc).unwrap_or(RequestClass::Ddl);
+fn endpoint<T: Body>(api: MilvusApi, class: RequestClass, handler: Handler<T>) -> MethodRouter {
     post(move |request: Request| run(api, class, handler, request)).fallback(method_not_allowed)
 }
 
@@ -184,21 +224,34 @@ async fn run<T: Body>(
     request: Request,
 ) -> http::Response<AxumBody> {
     let (parts, body) = request.into_parts();
+    // Every return records its status for the metrics and the access log.
+    let record = |status: StatusLabel| record_status(&parts.extensions, status);
     // The authentication layer attached it; without it, refuse (fail closed).
     let Some(principal) = parts.extensions.get::<Principal>().cloned() else {
+        record(StatusLabel::Grpc(tonic::Code::Unauthenticated));
         return unauthenticated("user hasn't authenticated");
     };
     let peer = parts
         .extensions
         .get::<PeerInfo>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr.ip());
-    let bytes = match read_body(&parts.headers, body).await {
+    let bytes = match read_body(&parts.headers, body, api.limits.max_message_bytes()).await {
         Ok(bytes) => bytes,
-        Err(response) => return response,
+        Err(response) => {
+            let code = match response.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => code::TOO_LARGE,
+                _ => rest_code::BAD_REQUEST,
+            };
+            record(StatusLabel::Milvus(code));
+            return response;
+        }
     };
     let request: T = match parse(&bytes) {
         Ok(request) => request,
-        Err(failure) => return failure_response(failure),
+        Err(failure) => {
+            record(StatusLabel::of_failure(&failure));
+            return failure_response(failure);
+        }
     };
     let db = match request.db_name().trim() {
         "" => header_db(&parts.headers).unwrap_or(DEFAULT_DB).to_owned(),
@@ -210,17 +263,19 @@ async fn run<T: Body>(
         api.limiter.check_cost(class, Some(&ctx.user), ctx.peer, cost, Instant::now())
     {
         tracing::debug!(user = %ctx.user, peer = %ctx.peer, %refusal, "REST request rate-limited");
+        record(StatusLabel::Milvus(code::RATE_LIMITED));
         return rate_limited(&refusal.to_string(), refusal.wait);
     }
-    let outcome = tokio::task::spawn_blocking(move || handler(&api, &ctx, request)).await;
-    match outcome {
-        Ok(Ok(reply)) => success(reply),
-        Ok(Err(failure)) => failure_response(failure),
-        Err(err) => {
-            // A handler panicked: a bug, never an input. The server keeps serving.
-            tracing::error!(error = %err, "REST handler panicked");
-            failure_response(Failure::internal("internal error"))
-        }
+    let outcome = spawn_blocking_in_span(move || handler(&api, &ctx, request)).await;
+    let result = outcome.unwrap_or_else(|err| {
+        // A handler panicked: a bug, never an input. The server keeps serving.
+        tracing::error!(error = %err, "REST handler panicked");
+        Err(Failure::internal("internal error"))
+    });
+    record(StatusLabel::of(&result));
+    match result {
+        Ok(reply) => success(reply),
+        Err(failure) => failure_response(failure),
     }
 }
 
@@ -232,24 +287,29 @@ fn header_db(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Reads the body, refusing one that declares or reaches more than [`MAX_BODY_BYTES`] without
-/// reading (or buffering) more than that.
+/// Reads the body, refusing one that declares or reaches more than `max` bytes (the same
+/// bound as a gRPC message, `limits.max_message_bytes`) without reading (or buffering) more
+/// than that.
 async fn read_body(
     headers: &HeaderMap,
     body: AxumBody,
+    max: usize,
 ) -> Result<Vec<u8>, http::Response<AxumBody>> {
     let too_large = || {
         envelope(
             StatusCode::PAYLOAD_TOO_LARGE,
             code::TOO_LARGE,
-            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            &format!(
+                "the request body is larger than {max} bytes (limits.{})",
+                Limit::MessageBytes
+            ),
             None,
         )
     };
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     if let Some(declared) = declared {
         match declared.trim().parse::<u64>() {
-            Ok(len) if len > MAX_BODY_BYTES as u64 => return Err(too_large()),
+            Ok(len) if len > max as u64 => return Err(too_large()),
             Ok(_) => {}
             Err(_) => {
                 return Err(failure_response(Failure::new(
@@ -266,7 +326,7 @@ async fn read_body(
             tracing::debug!(error = %err, "REST request body unreadable");
             failure_response(Failure::new(rest_code::BAD_REQUEST, "the request body is unreadable"))
         })?;
-        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+        if bytes.len() + chunk.len() > max {
             return Err(too_large());
         }
         bytes.extend_from_slice(&chunk);
@@ -275,7 +335,8 @@ async fn read_body(
 }
 
 /// Parses a body: 1801 with the parser's message (which names the field and position) for
-/// anything that is not the JSON object the endpoint takes.
+/// anything that is not the JSON object the endpoint takes, 1802 for a required field left
+/// out.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Failure::new(
@@ -292,12 +353,26 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
                 .strip_prefix("Failed to deserialize the JSON body into the target type: ")
                 .or_else(|| text.strip_prefix("Failed to parse the request body as JSON: "))
                 .unwrap_or(&text);
+            // A field the body type has no default for (required in the OpenAPI document):
+            // Milvus's 1802, naming it.
+            if let Some(field) = missing_field(detail) {
+                return Err(missing(&shorten(&field)));
+            }
             Err(Failure::new(
                 rest_code::BAD_REQUEST,
                 format!("invalid request body: {}", shorten(detail)),
             ))
         }
     }
+}
+
+/// The field serde found missing, with its path (`schema.fields[0].fieldName`), from the
+/// parser's message (`schema.fields[0]: missing field `fieldName` at line 1 column 9`).
+fn missing_field(detail: &str) -> Option<String> {
+    let (path, rest) = detail.split_once("missing field `")?;
+    let (name, _) = rest.split_once('`')?;
+    let path = path.trim().trim_end_matches(':').trim();
+    Some(if path.is_empty() || path == "." { name.to_owned() } else { format!("{path}.{name}") })
 }
 
 /// At most [`MAX_DETAIL_CHARS`] characters of a message that may quote the input.

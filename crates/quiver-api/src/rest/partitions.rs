@@ -1,45 +1,55 @@
 //! `partitions/*`: create, drop, list, has, load, release, get_stats.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::proto::milvus as pb;
 use crate::rest::collections::row_count;
+use crate::rest::registry::Routes;
 use crate::rest::{Reply, missing, required, route};
 use crate::service::{Ctx, MilvusApi, partitions};
 use crate::status::Failure;
 
-pub(super) fn routes(router: axum::Router, api: &MilvusApi) -> axum::Router {
-    let router = route(router, api, "partitions/create", "create_partition", create);
-    let router = route(router, api, "partitions/drop", "drop_partition", drop);
-    let router = route(router, api, "partitions/list", "show_partitions", list);
-    let router = route(router, api, "partitions/has", "has_partition", has);
-    let router = route(router, api, "partitions/load", "load_partitions", load);
-    let router = route(router, api, "partitions/release", "release_partitions", release);
-    route(router, api, "partitions/get_stats", "get_partition_statistics", stats)
+pub(super) fn routes(r: &mut Routes) {
+    route(r, "partitions/create", "create_partition", "Creates a partition", create);
+    route(r, "partitions/drop", "drop_partition", "Drops a partition", drop);
+    route(r, "partitions/list", "show_partitions", "A collection's partitions", list);
+    route(r, "partitions/has", "has_partition", "Whether a partition exists", has);
+    route(r, "partitions/load", "load_partitions", "Loads partitions", load);
+    route(r, "partitions/release", "release_partitions", "Releases partitions", release);
+    let summary = "A partition's row count";
+    route(r, "partitions/get_stats", "get_partition_statistics", summary, stats);
 }
 
-bodies!(PartitionBody, PartitionsBody);
+bodies!(PartitionBody, PartitionsBody, ListBody);
 
-/// The body of the endpoints on one partition (`partitionName` is not needed by `list`).
-#[derive(Debug, Deserialize)]
+/// The body of the endpoints on one partition.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct PartitionBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
-    #[serde(default)]
     partition_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "PartitionListBody")]
+pub(crate) struct ListBody {
+    #[serde(default)]
+    db_name: String,
+    collection_name: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct PartitionsBody {
     #[serde(default)]
     db_name: String,
-    #[serde(default)]
     collection_name: String,
+    #[schemars(required)]
     partition_names: Option<Vec<String>>,
 }
 
@@ -79,11 +89,8 @@ fn has(api: &MilvusApi, ctx: &Ctx, req: PartitionBody) -> Result<Reply, Failure>
     Ok(Reply::data(json!({ "has": resp.value })))
 }
 
-fn list(api: &MilvusApi, ctx: &Ctx, req: PartitionBody) -> Result<Reply, Failure> {
+fn list(api: &MilvusApi, ctx: &Ctx, req: ListBody) -> Result<Reply, Failure> {
     let collection_name = required(&req.collection_name, "collectionName")?.to_owned();
-    if !req.partition_name.is_empty() {
-        return Err(Failure::invalid("partitions/list takes no partitionName"));
-    }
     let resp = partitions::show_partitions(
         api,
         ctx,

@@ -12,9 +12,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use crate::proto::milvus as pb;
-use crate::ratelimit::{ClassLimits, Rate, RateLimits};
+use crate::ratelimit::{ClassLimits, Rate, RateLimits, RequestClass};
 use crate::service::data::testkit;
-use crate::service::{Ctx, MilvusApi, rpc_class, search};
+use crate::service::{Ctx, MilvusApi, search};
 
 const ROOT: &str = "Bearer root:a-Strong-admin-passw0rd";
 
@@ -498,7 +498,15 @@ async fn bodies_are_parsed_strictly() {
     }
     let missing = server.root(describe, json!({})).await;
     assert_eq!(missing["code"], 1802, "{missing}");
-    assert!(missing["message"].as_str().unwrap().contains("collectionName"), "{missing}");
+    assert_eq!(missing["message"], "missing required parameters: collectionName", "{missing}");
+    let nested = server
+        .root(
+            "/v2/vectordb/collections/create",
+            json!({"collectionName": "c", "schema": {"fields": [{"dataType": "Int64"}]}}),
+        )
+        .await;
+    assert_eq!(nested["code"], 1802, "{nested}");
+    assert_eq!(nested["message"], "missing required parameters: schema.fields[0].fieldName");
     let no_data =
         server.root("/v2/vectordb/entities/insert", json!({"collectionName": "docs"})).await;
     assert_eq!(no_data["code"], 1802, "{no_data}");
@@ -522,7 +530,7 @@ async fn bodies_are_parsed_strictly() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oversized_body_is_refused_without_reading_it() {
     let server = Server::start(None).await;
-    let declared = (super::MAX_BODY_BYTES + 1).to_string();
+    let declared = (crate::RequestLimits::default().max_message_bytes() + 1).to_string();
     // Declares more than the limit and sends almost nothing: answered at once.
     let stream = TcpStream::connect(server.addr).await.unwrap();
     let response = tokio::time::timeout(
@@ -549,7 +557,7 @@ async fn an_oversized_body_is_refused_without_reading_it() {
     stream.write_all(head.as_bytes()).await.unwrap();
     let chunk = vec![b' '; 1 << 20];
     let mut sent = 0;
-    while sent <= super::MAX_BODY_BYTES {
+    while sent <= crate::RequestLimits::default().max_message_bytes() {
         let frame = format!("{:x}\r\n", chunk.len());
         if stream.write_all(frame.as_bytes()).await.is_err()
             || stream.write_all(&chunk).await.is_err()
@@ -683,45 +691,511 @@ async fn rest_over_tls_on_the_grpc_port() {
     server.stop().await;
 }
 
+/// Walks the registry the router is built from: a new endpoint cannot miss its class.
 #[test]
-fn every_endpoint_shares_an_rpc_rate_limit_class() {
-    for rpc in [
-        "create_collection",
-        "describe_collection",
-        "show_collections",
-        "has_collection",
-        "drop_collection",
-        "rename_collection",
-        "load_collection",
-        "release_collection",
-        "get_load_state",
-        "get_collection_statistics",
-        "insert",
-        "upsert",
-        "delete",
-        "query",
-        "search",
-        "hybrid_search",
-        "create_index",
-        "describe_index",
-        "drop_index",
-        "create_partition",
-        "drop_partition",
-        "show_partitions",
-        "has_partition",
-        "load_partitions",
-        "release_partitions",
-        "get_partition_statistics",
-        "create_alias",
-        "drop_alias",
-        "alter_alias",
-        "describe_alias",
-        "list_aliases",
-        "create_database",
-        "drop_database",
-        "list_databases",
-        "describe_database",
-    ] {
-        assert!(rpc_class(rpc).is_some(), "{rpc}");
+fn every_endpoint_has_a_rate_limit_class() {
+    let env = testkit::env();
+    let built = super::endpoints(&env.api);
+    assert!(built.endpoints.len() >= 66, "{}", built.endpoints.len());
+    let mut paths = std::collections::BTreeSet::new();
+    for endpoint in &built.endpoints {
+        assert!(endpoint.class.resolve().is_some(), "{}: {:?}", endpoint.path, endpoint.class);
+        assert!(endpoint.path.starts_with("/v2/vectordb/"), "{}", endpoint.path);
+        assert!(!endpoint.summary.is_empty(), "{}", endpoint.path);
+        assert!(paths.insert(endpoint.path.clone()), "registered twice: {}", endpoint.path);
     }
+    // The classes follow what an endpoint does, as over gRPC.
+    let class = |path: &str| {
+        let endpoint = built.endpoints.iter().find(|e| e.path == path).unwrap();
+        endpoint.class.resolve().unwrap()
+    };
+    assert_eq!(class("/v2/vectordb/entities/search"), RequestClass::Read);
+    assert_eq!(class("/v2/vectordb/entities/insert"), RequestClass::Write);
+    assert_eq!(class("/v2/vectordb/collections/flush"), RequestClass::Write);
+    assert_eq!(class("/v2/vectordb/users/create"), RequestClass::Ddl);
+    assert_eq!(class("/v2/vectordb/roles/describe"), RequestClass::Read);
+    assert_eq!(class("/v2/vectordb/api_keys/create"), RequestClass::Ddl);
+    assert_eq!(class("/v2/vectordb/api_keys/list"), RequestClass::Read);
+}
+
+impl Server {
+    async fn get(&self, path: &str, auth: Option<&str>) -> Response {
+        let stream = TcpStream::connect(self.addr).await.unwrap();
+        exchange(stream, "GET", path, auth, b"", &[]).await
+    }
+
+    /// POST as `auth`; returns the envelope, whatever the status.
+    async fn as_user(&self, auth: &str, path: &str, body: Json) -> (u16, Json) {
+        let response = self.post(path, Some(auth), &body.to_string()).await;
+        (response.status, response.json())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_lists_exactly_the_served_endpoints() {
+    let server = Server::start(None).await;
+    // Authenticated like everything under /v2/.
+    let anonymous = server.get("/v2/openapi.json", None).await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    assert_eq!(anonymous.json()["code"], 1800);
+    let response = server.get("/v2/openapi.json", Some(ROOT)).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let document = response.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["security"], json!([{"bearer": []}]));
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer",
+        "{document}"
+    );
+
+    let registered: std::collections::BTreeSet<String> =
+        super::endpoints(&server.env.api).endpoints.into_iter().map(|e| e.path).collect();
+    let documented: std::collections::BTreeSet<String> =
+        document["paths"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(documented, registered);
+    // Every documented path is served (it answers with an envelope, not 404) ...
+    for path in &documented {
+        let response = server.post(path, Some(ROOT), "{}").await;
+        assert_ne!(response.status, 404, "{path}: {}", response.body);
+        assert!(response.json()["code"].is_i64(), "{path}: {}", response.body);
+        let operation = &document["paths"][path.as_str()]["post"];
+        let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+        assert!(schema["$ref"].as_str().unwrap().starts_with("#/components/schemas/"), "{path}");
+        for status in ["200", "401", "403", "413", "429"] {
+            assert!(operation["responses"][status].is_object(), "{path} {status}");
+        }
+    }
+    // ... and what is not documented is not served: Milvus endpoints Quiver lacks get 404.
+    for path in ["collections/refresh_load", "jobs/import/create", "indexes/alter_properties"] {
+        let response = server.post(&format!("/v2/vectordb/{path}"), Some(ROOT), "{}").await;
+        assert_eq!(response.status, 404, "{path}: {}", response.body);
+    }
+
+    // The schemas are the parsing types' own: camelCase, no unknown fields, defaults optional.
+    let schemas = &document["components"]["schemas"];
+    let describe = &document["paths"]["/v2/vectordb/collections/describe"]["post"];
+    let reference =
+        describe["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str().unwrap();
+    let body = &schemas[reference.rsplit('/').next().unwrap()];
+    assert_eq!(body["additionalProperties"], false, "{body}");
+    assert!(body["properties"]["collectionName"].is_object(), "{body}");
+    // Required: what the endpoint refuses with 1802 when missing (serde gives it a default).
+    assert_eq!(body["required"], json!(["collectionName"]), "{body}");
+    assert!(body["properties"]["dbName"].is_object(), "{body}");
+    assert_eq!(schemas["Envelope"]["properties"]["topks"]["items"]["type"], "integer");
+    let keys = &schemas["CreateKeyBody"]["properties"];
+    assert!(keys["ttlSeconds"].is_object() && keys["keyName"].is_object(), "{keys}");
+    assert!(schemas["CompactionStateBody"]["properties"]["jobID"].is_object());
+    // A POST of the document is refused like any other wrong method.
+    let wrong = server.post("/v2/openapi.json", Some(ROOT), "{}").await;
+    assert_eq!(wrong.status, 405, "{}", wrong.body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_roles_and_grants_over_rest() {
+    let server = Server::start(None).await;
+    docs(&server).await;
+    let bob_pw = "Tall-lighthouse-keeper-42";
+    server.ok("/v2/vectordb/users/create", json!({"userName": "bob", "password": bob_pw})).await;
+    let users = server.ok("/v2/vectordb/users/list", json!({})).await;
+    assert_eq!(users, json!(["bob", "root"]));
+    let bob = format!("Bearer bob:{bob_pw}");
+    // A new user can do nothing: 403.
+    let describe = json!({"collectionName": "docs"});
+    let (status, denied) =
+        server.as_user(&bob, "/v2/vectordb/collections/describe", describe.clone()).await;
+    assert_eq!((status, denied["code"].clone()), (403, json!(1401)), "{denied}");
+
+    server.ok("/v2/vectordb/roles/create", json!({"roleName": "readers"})).await;
+    assert_eq!(
+        server.ok("/v2/vectordb/roles/list", json!({})).await,
+        json!(["admin", "public", "readers"])
+    );
+    server
+        .ok("/v2/vectordb/users/grant_role", json!({"userName": "bob", "roleName": "readers"}))
+        .await;
+    assert_eq!(
+        server.ok("/v2/vectordb/users/describe", json!({"userName": "bob"})).await,
+        json!(["readers"])
+    );
+    server
+        .ok(
+            "/v2/vectordb/roles/grant_privilege_v2",
+            json!({"roleName": "readers", "privilege": "CollectionReadOnly", "dbName": "default", "collectionName": "docs"}),
+        )
+        .await;
+    server
+        .ok(
+            "/v2/vectordb/roles/grant_privilege",
+            json!({"roleName": "readers", "objectType": "Collection", "objectName": "docs", "privilege": "Query"}),
+        )
+        .await;
+    let grants = server.ok("/v2/vectordb/roles/describe", json!({"roleName": "readers"})).await;
+    let mut grants: Vec<(String, String, String, String, String)> = grants
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let s = |k: &str| g[k].as_str().unwrap().to_owned();
+            (s("objectType"), s("objectName"), s("privilege"), s("dbName"), s("grantor"))
+        })
+        .collect();
+    grants.sort();
+    let own = |t: &str, n: &str, p: &str| {
+        (t.to_owned(), n.to_owned(), p.to_owned(), "default".to_owned(), "root".to_owned())
+    };
+    assert_eq!(
+        grants,
+        [own("Collection", "docs", "CollectionReadOnly"), own("Collection", "docs", "Query")]
+    );
+    // What REST granted is what the gRPC handler lists and enforces.
+    let listed = crate::service::access::select_grant(
+        &server.env.api,
+        &Ctx::local("root", "default"),
+        pb::SelectGrantRequest {
+            entity: Some(pb::GrantEntity {
+                role: Some(pb::RoleEntity { name: "readers".into(), ..Default::default() }),
+                ..Default::default()
+            }),
+            base: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(listed.entities.len(), 2);
+    let (status, described) =
+        server.as_user(&bob, "/v2/vectordb/collections/describe", describe.clone()).await;
+    assert_eq!((status, described["code"].clone()), (200, json!(0)), "{described}");
+    server
+        .ok(
+            "/v2/vectordb/roles/revoke_privilege",
+            json!({"roleName": "readers", "objectType": "Collection", "objectName": "docs", "privilege": "Query"}),
+        )
+        .await;
+    server
+        .ok(
+            "/v2/vectordb/roles/revoke_privilege_v2",
+            json!({"roleName": "readers", "privilege": "CollectionReadOnly", "dbName": "default", "collectionName": "docs"}),
+        )
+        .await;
+    let (status, _) = server.as_user(&bob, "/v2/vectordb/collections/describe", describe).await;
+    assert_eq!(status, 403);
+
+    // Privilege groups.
+    server
+        .ok("/v2/vectordb/privilege_groups/create", json!({"privilegeGroupName": "finders"}))
+        .await;
+    server
+        .ok(
+            "/v2/vectordb/privilege_groups/add_privileges_to_group",
+            json!({"privilegeGroupName": "finders", "privileges": ["Search", "Query"]}),
+        )
+        .await;
+    let groups = server.ok("/v2/vectordb/privilege_groups/list", json!({})).await;
+    let finders = groups["privilegeGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["privilegeGroupName"] == "finders")
+        .unwrap()
+        .clone();
+    let mut members: Vec<&str> = finders["privileges"].as_str().unwrap().split(',').collect();
+    members.sort_unstable();
+    assert_eq!(members, ["Query", "Search"]);
+    server
+        .ok(
+            "/v2/vectordb/privilege_groups/remove_privileges_from_group",
+            json!({"privilegeGroupName": "finders", "privileges": ["Query"]}),
+        )
+        .await;
+    server.ok("/v2/vectordb/privilege_groups/drop", json!({"privilegeGroupName": "finders"})).await;
+    let (_, refused) = server
+        .as_user(
+            ROOT,
+            "/v2/vectordb/privilege_groups/drop",
+            json!({"privilegeGroupName": "finders"}),
+        )
+        .await;
+    assert_eq!(refused["code"], 1100, "{refused}");
+
+    // Passwords: own change needs the old one; a refusal never echoes a password.
+    let new_pw = "Seven-windy-harbour-nights";
+    let (_, wrong) = server
+        .as_user(
+            &bob,
+            "/v2/vectordb/users/update_password",
+            json!({"userName": "bob", "password": "Not-bobs-password-1", "newPassword": new_pw}),
+        )
+        .await;
+    assert_eq!(wrong["code"], 1100, "{wrong}");
+    assert!(!wrong.to_string().contains(new_pw) && !wrong.to_string().contains("Not-bobs"));
+    server
+        .as_user(
+            &bob,
+            "/v2/vectordb/users/update_password",
+            json!({"userName": "bob", "password": bob_pw, "newPassword": new_pw}),
+        )
+        .await;
+    let (status, _) =
+        server.as_user(&bob, "/v2/vectordb/users/describe", json!({"userName": "bob"})).await;
+    assert_eq!(status, 401, "the old password still works");
+    let bob = format!("Bearer bob:{new_pw}");
+    let (status, roles) =
+        server.as_user(&bob, "/v2/vectordb/users/describe", json!({"userName": "bob"})).await;
+    assert_eq!((status, roles["data"].clone()), (200, json!(["readers"])));
+    let (_, weak) = server
+        .as_user(
+            ROOT,
+            "/v2/vectordb/users/create",
+            json!({"userName": "carol", "password": "tiny"}),
+        )
+        .await;
+    assert_eq!(weak["code"], 1100, "{weak}");
+    assert!(!weak["message"].as_str().unwrap().contains("tiny"), "{weak}");
+    let (_, missing) =
+        server.as_user(ROOT, "/v2/vectordb/users/create", json!({"userName": "carol"})).await;
+    assert_eq!(missing["code"], 1802, "{missing}");
+
+    server
+        .ok("/v2/vectordb/users/revoke_role", json!({"userName": "bob", "roleName": "readers"}))
+        .await;
+    server.ok("/v2/vectordb/roles/drop", json!({"roleName": "readers"})).await;
+    server.ok("/v2/vectordb/users/drop", json!({"userName": "bob"})).await;
+    assert_eq!(server.ok("/v2/vectordb/users/list", json!({})).await, json!(["root"]));
+    let (status, _) = server.as_user(&bob, "/v2/vectordb/users/list", json!({})).await;
+    assert_eq!(status, 401);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collection_properties_flush_and_compaction_over_rest() {
+    let server = Server::start(None).await;
+    docs(&server).await;
+    server
+        .ok(
+            "/v2/vectordb/collections/alter_properties",
+            json!({"collectionName": "docs", "properties": {"mmap.enabled": true, "note": "x"}}),
+        )
+        .await;
+    let described =
+        server.ok("/v2/vectordb/collections/describe", json!({"collectionName": "docs"})).await;
+    let properties = described["properties"].as_array().unwrap();
+    assert!(properties.contains(&json!({"key": "mmap.enabled", "value": "true"})), "{described}");
+    assert!(properties.contains(&json!({"key": "note", "value": "x"})), "{described}");
+    server
+        .ok(
+            "/v2/vectordb/collections/drop_properties",
+            json!({"collectionName": "docs", "propertyKeys": ["note"]}),
+        )
+        .await;
+    let described =
+        server.ok("/v2/vectordb/collections/describe", json!({"collectionName": "docs"})).await;
+    assert_eq!(described["properties"], json!([{"key": "mmap.enabled", "value": "true"}]));
+    // What the handler refuses, REST refuses the same way.
+    let ttl = server
+        .root(
+            "/v2/vectordb/collections/alter_properties",
+            json!({"collectionName": "docs", "properties": {"collection.ttl.seconds": 60}}),
+        )
+        .await;
+    assert_eq!(ttl["code"], 3000, "{ttl}");
+    let nested = server
+        .root(
+            "/v2/vectordb/collections/alter_properties",
+            json!({"collectionName": "docs", "properties": {"k": {"nested": 1}}}),
+        )
+        .await;
+    assert_eq!(nested["code"], 1801, "{nested}");
+
+    server
+        .ok("/v2/vectordb/entities/delete", json!({"collectionName": "docs", "filter": "id < 5"}))
+        .await;
+    assert_eq!(
+        server.ok("/v2/vectordb/collections/flush", json!({"collectionName": "docs"})).await,
+        json!({})
+    );
+    let compacted =
+        server.ok("/v2/vectordb/collections/compact", json!({"collectionName": "docs"})).await;
+    let id = compacted["compactionID"].as_i64().unwrap();
+    let state =
+        server.ok("/v2/vectordb/collections/get_compaction_state", json!({"jobID": id})).await;
+    assert_eq!(state["state"], "Completed", "{state}");
+    assert_eq!(state["compactionID"], id);
+    let count = server
+        .ok(
+            "/v2/vectordb/entities/query",
+            json!({"collectionName": "docs", "outputFields": ["count(*)"]}),
+        )
+        .await;
+    assert_eq!(count, json!([{"count(*)": 15}]));
+    let missing =
+        server.root("/v2/vectordb/collections/flush", json!({"collectionName": "nope"})).await;
+    assert_eq!(missing["code"], 100, "{missing}");
+    server.stop().await;
+}
+
+/// Creates `alice` (no grants) holding the role `r`, and `bob`.
+fn alice_with_role(server: &Server) -> (String, String) {
+    let _ = server.env.stranger();
+    let security = &server.env.api.security;
+    security.create_role("r").unwrap();
+    security.add_user_to_role("alice", "r").unwrap();
+    security
+        .create_user("bob", &quiver_security::Secret::new("Tall-lighthouse-keeper-42".into()))
+        .unwrap();
+    (
+        "Bearer alice:Another-str0ng-pass".to_owned(),
+        "Bearer bob:Tall-lighthouse-keeper-42".to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_keys_are_shown_once_listed_without_secrets_and_revoked_at_once() {
+    let server = Server::start(None).await;
+    let (alice, _) = alice_with_role(&server);
+    let created = server
+        .ok(
+            "/v2/vectordb/api_keys/create",
+            json!({"keyName": "ci", "userName": "alice", "roles": ["r"], "ttlSeconds": 3600}),
+        )
+        .await;
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("qvk_") && token.contains(created["keyId"].as_str().unwrap()));
+    assert_eq!(created["roles"], json!(["r"]));
+    assert_eq!(
+        created["expireAt"].as_u64().unwrap(),
+        created["createdAt"].as_u64().unwrap() + 3600
+    );
+    let by_key = format!("Bearer {token}");
+    let (status, _) = server.as_user(&by_key, "/v2/vectordb/collections/list", json!({})).await;
+    assert_eq!(status, 200);
+
+    // Listings: the key's public facts, never its secret or digest.
+    let response = server.post("/v2/vectordb/api_keys/list", Some(&alice), "{}").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let secret = token.rsplit('_').next().unwrap();
+    assert!(!response.body.contains(secret), "{}", response.body);
+    let listed = response.json()["data"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let mut fields: Vec<&str> = listed[0].as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["createdAt", "expireAt", "keyId", "keyName", "roles", "userName"]);
+    // An admin lists anyone's.
+    let by_root = server.ok("/v2/vectordb/api_keys/list", json!({"userName": "alice"})).await;
+    assert_eq!(by_root, listed);
+
+    // Revoked: refused from the very next request, by REST and by what gRPC authenticates with.
+    let (status, revoked) =
+        server.as_user(&alice, "/v2/vectordb/api_keys/revoke", json!({"keyName": "ci"})).await;
+    assert_eq!((status, revoked["code"].clone()), (200, json!(0)), "{revoked}");
+    let (status, refused) =
+        server.as_user(&by_key, "/v2/vectordb/collections/list", json!({})).await;
+    assert_eq!((status, refused["code"].clone()), (401, json!(1800)));
+    let grpc = server.env.api.security.authenticate_key(
+        &quiver_security::Secret::new(token.clone()),
+        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        std::time::Instant::now(),
+        created["createdAt"].as_u64().unwrap(),
+    );
+    assert!(grpc.is_err());
+    assert_eq!(
+        server.ok("/v2/vectordb/api_keys/list", json!({"userName": "alice"})).await,
+        json!([])
+    );
+    let (_, again) =
+        server.as_user(&alice, "/v2/vectordb/api_keys/revoke", json!({"keyName": "ci"})).await;
+    assert_eq!(again["code"], 1100, "{again}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_authenticated_with_an_api_key_cannot_manage_keys() {
+    let server = Server::start(None).await;
+    // Even root's own key, holding admin, cannot mint, list or revoke keys.
+    let created = server
+        .ok("/v2/vectordb/api_keys/create", json!({"keyName": "ops", "roles": ["admin"]}))
+        .await;
+    let by_key = format!("Bearer {}", created["token"].as_str().unwrap());
+    let (status, _) = server.as_user(&by_key, "/v2/vectordb/users/list", json!({})).await;
+    assert_eq!(status, 200, "the key itself works");
+    for (path, body) in [
+        ("create", json!({"keyName": "longer", "roles": ["admin"]})),
+        ("list", json!({})),
+        ("revoke", json!({"keyName": "ops"})),
+    ] {
+        let (status, refused) =
+            server.as_user(&by_key, &format!("/v2/vectordb/api_keys/{path}"), body).await;
+        assert_eq!((status, refused["code"].clone()), (403, json!(1401)), "{path}: {refused}");
+        assert!(refused["message"].as_str().unwrap().contains("API key"), "{refused}");
+    }
+    assert_eq!(server.env.api.security.list_api_keys(Some("root")).len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_users_api_keys_need_the_admin_role() {
+    let server = Server::start(None).await;
+    let (alice, bob) = alice_with_role(&server);
+    // Her own: allowed without any privilege.
+    let (status, own) = server
+        .as_user(&alice, "/v2/vectordb/api_keys/create", json!({"keyName": "mine", "roles": []}))
+        .await;
+    assert_eq!((status, own["code"].clone()), (200, json!(0)), "{own}");
+    assert_eq!(own["data"]["userName"], "alice");
+    // Someone else's: 403, whatever the operation, and nothing is disclosed or changed.
+    for (path, body) in [
+        ("create", json!({"keyName": "theirs", "userName": "alice", "roles": []})),
+        ("list", json!({"userName": "alice"})),
+        ("revoke", json!({"keyName": "mine", "userName": "alice"})),
+    ] {
+        let (status, refused) =
+            server.as_user(&bob, &format!("/v2/vectordb/api_keys/{path}"), body).await;
+        assert_eq!((status, refused["code"].clone()), (403, json!(1401)), "{path}: {refused}");
+    }
+    assert_eq!(server.env.api.security.list_api_keys(Some("alice")).len(), 1);
+    // root (admin) may.
+    server
+        .ok(
+            "/v2/vectordb/api_keys/create",
+            json!({"keyName": "theirs", "userName": "alice", "roles": ["r"]}),
+        )
+        .await;
+    server
+        .ok("/v2/vectordb/api_keys/revoke", json!({"keyName": "mine", "userName": "alice"}))
+        .await;
+    let names: Vec<String> =
+        server.env.api.security.list_api_keys(Some("alice")).into_iter().map(|k| k.name).collect();
+    assert_eq!(names, ["theirs"]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_key_roles_must_be_held_by_the_user_and_settings_are_checked() {
+    let server = Server::start(None).await;
+    let (alice, _) = alice_with_role(&server);
+    let create = |body: Json| server.as_user(&alice, "/v2/vectordb/api_keys/create", body);
+    let (_, not_held) = create(json!({"keyName": "k", "roles": ["admin"]})).await;
+    assert_eq!(not_held["code"], 1100, "{not_held}");
+    assert!(not_held["message"].as_str().unwrap().contains("subset"), "{not_held}");
+    let (_, unknown) = create(json!({"keyName": "k", "roles": ["nope"]})).await;
+    assert_eq!(unknown["code"], 1100, "{unknown}");
+    let (_, no_roles) = create(json!({"keyName": "k"})).await;
+    assert_eq!(no_roles["code"], 1802, "{no_roles}");
+    let (_, no_name) = create(json!({"roles": []})).await;
+    assert_eq!(no_name["code"], 1802, "{no_name}");
+    for ttl in [0, super::api_keys::MAX_TTL_SECONDS + 1] {
+        let (_, bad) = create(json!({"keyName": "k", "roles": [], "ttlSeconds": ttl})).await;
+        assert_eq!(bad["code"], 1100, "{ttl}: {bad}");
+    }
+    let (_, bad_name) = create(json!({"keyName": "not a name", "roles": []})).await;
+    assert_eq!(bad_name["code"], 1100, "{bad_name}");
+    let (_, ok) = create(json!({"keyName": "k", "roles": ["r", "public"]})).await;
+    assert_eq!(ok["code"], 0, "{ok}");
+    assert_eq!(ok["data"]["roles"], json!(["r"]));
+    assert_eq!(ok["data"]["expireAt"], Json::Null);
+    let (_, twice) = create(json!({"keyName": "k", "roles": []})).await;
+    assert_eq!(twice["code"], 1100, "{twice}");
+    assert!(server.env.api.security.list_api_keys(None).len() == 1);
+    server.stop().await;
 }

@@ -1,8 +1,10 @@
 //! Collections, their load state and properties, aliases and databases.
 
+use quiver_core::{DataType, ElementType, SchemaSpec};
 use quiver_security::{Object, Privilege};
 
 use crate::convert::schema::{decode, schema_to_wire, spec_from_wire};
+use crate::limits::{Limit, RequestLimits};
 use crate::proto::common::{KeyValuePair, LoadState, Status};
 use crate::proto::milvus as pb;
 use crate::service::{Ctx, MilvusApi, object_for};
@@ -29,6 +31,29 @@ fn to_kvs(pairs: &[(String, String)]) -> Vec<KeyValuePair> {
     pairs.iter().map(|(k, v)| KeyValuePair { key: k.clone(), value: v.clone() }).collect()
 }
 
+/// A schema within the request limits: each vector field's dimension and each VarChar's
+/// `max_length` (of a field or of an array's elements).
+fn check_schema_limits(limits: &RequestLimits, spec: &SchemaSpec) -> Result<(), Failure> {
+    for field in &spec.fields {
+        let subject = Some(format!("field {:?}", field.name));
+        match field.data_type {
+            DataType::FloatVector { dim } => {
+                limits.check_for(Limit::Dim, u64::from(dim), subject.as_deref())?;
+            }
+            DataType::VarChar { max_length }
+            | DataType::Array { element: ElementType::VarChar { max_length }, .. } => {
+                limits.check_for(
+                    Limit::VarcharLength,
+                    u64::from(max_length),
+                    subject.as_deref(),
+                )?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn create_collection(
     api: &MilvusApi,
     ctx: &Ctx,
@@ -43,6 +68,7 @@ pub(crate) fn create_collection(
         )));
     }
     let spec = spec_from_wire(&wire)?;
+    check_schema_limits(&api.limits, &spec)?;
     let props = properties(&req.properties)?;
     api.db.create_collection(&ctx.db, &req.collection_name, spec)?;
     if !props.is_empty() {

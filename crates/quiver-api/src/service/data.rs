@@ -8,11 +8,12 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use quiver_core::Schema;
-use quiver_engine::{EngineError, FilterLimits, MAX_ROWS_PER_WRITE, QueryRequest, WriteResult};
+use quiver_core::{ColumnData, InsertBatch, Schema};
+use quiver_engine::{EngineError, QueryRequest, WriteResult};
 use quiver_security::Privilege;
 
 use crate::convert::fields;
+use crate::limits::{Limit, RequestLimits};
 use crate::proto::common::CompactionState;
 use crate::proto::milvus as pb;
 use crate::proto::schema as wire;
@@ -41,6 +42,26 @@ pub(crate) fn refuse_namespace(namespace: &Option<String>) -> Result<(), Failure
         None | Some("") => Ok(()),
         Some(_) => Err(Failure::unsupported("namespaces")),
     }
+}
+
+/// The columns of an insert or upsert as a batch, within the request limits: the row count
+/// is checked before anything is sized by it, each JSON value (JSON fields and the dynamic
+/// field) after decoding.
+fn write_batch(
+    limits: &RequestLimits,
+    schema: &Schema,
+    fields_data: Vec<wire::FieldData>,
+    num_rows: u32,
+) -> Result<InsertBatch, Failure> {
+    limits.check(Limit::RowsPerWrite, u64::from(num_rows))?;
+    let batch = fields::insert_batch(schema, fields_data, num_rows)?;
+    for (_, column) in &batch.columns {
+        if let ColumnData::Json(values) = &column.data {
+            let longest = values.iter().map(String::len).max().unwrap_or(0);
+            limits.check_len(Limit::JsonBytes, longest)?;
+        }
+    }
+    Ok(batch)
 }
 
 fn partition(name: &str) -> Option<&str> {
@@ -77,8 +98,9 @@ pub(crate) fn insert(
     api.check_data_quota()?;
     refuse_namespace(&req.namespace)?;
     let collection = api.db.collection(&ctx.db, &req.collection_name)?;
-    let batch = fields::insert_batch(collection.schema(), req.fields_data, req.num_rows)?;
+    let batch = write_batch(&api.limits, collection.schema(), req.fields_data, req.num_rows)?;
     let written = collection.insert(partition(&req.partition_name), batch)?;
+    api.metrics.rows_inserted(&ctx.db, collection.name(), written.count);
     Ok(mutation_result(collection.schema(), &written, Write::Insert))
 }
 
@@ -96,8 +118,9 @@ pub(crate) fn upsert(
         return Err(Failure::unsupported("partial upsert (partial_update, field_ops)"));
     }
     let collection = api.db.collection(&ctx.db, &req.collection_name)?;
-    let batch = fields::insert_batch(collection.schema(), req.fields_data, req.num_rows)?;
+    let batch = write_batch(&api.limits, collection.schema(), req.fields_data, req.num_rows)?;
     let written = collection.upsert(partition(&req.partition_name), batch)?;
+    api.metrics.rows_inserted(&ctx.db, collection.name(), written.count);
     Ok(mutation_result(collection.schema(), &written, Write::Upsert))
 }
 
@@ -115,8 +138,9 @@ pub(crate) fn delete(
     if req.expr.trim().is_empty() {
         return Err(Failure::invalid("the delete expression (expr) cannot be empty"));
     }
+    api.limits.check_len(Limit::FilterBytes, req.expr.len())?;
     let templates = fields::template_values(req.expr_template_values)?;
-    let filter = collection.compile_filter(&req.expr, &templates, &FilterLimits::default())?;
+    let filter = collection.compile_filter(&req.expr, &templates, &api.limits.filter())?;
     let written = match partition(&req.partition_name) {
         None => collection.delete_by_filter(&filter)?,
         Some(name) => {
@@ -125,12 +149,7 @@ pub(crate) fn delete(
             }
             let partitions = [name.to_owned()];
             let matching = collection.count_matching(&filter, &partitions)?;
-            if matching > MAX_ROWS_PER_WRITE as u64 {
-                return Err(Failure::invalid(format!(
-                    "the expression matches {matching} rows, more than the \
-                     {MAX_ROWS_PER_WRITE} one delete may remove"
-                )));
-            }
+            api.limits.check(Limit::RowsPerWrite, matching)?;
             let rows = collection.query(&QueryRequest {
                 filter: Some(&filter),
                 partitions: &partitions,
@@ -142,6 +161,7 @@ pub(crate) fn delete(
             collection.delete(&pks)?
         }
     };
+    api.metrics.rows_deleted(&ctx.db, collection.name(), written.count);
     // Like Milvus since 2.3.2, no primary keys: pymilvus then reports `delete_count`.
     Ok(pb::MutationResult {
         status: Some(ok_status()),

@@ -26,6 +26,8 @@ pub(crate) mod access;
 pub(crate) mod collections;
 pub(crate) mod data;
 pub(crate) mod index;
+#[cfg(test)]
+mod limit_tests;
 pub(crate) mod partitions;
 pub(crate) mod search;
 pub(crate) mod session;
@@ -38,6 +40,8 @@ use quiver_engine::Database;
 use quiver_security::{Object, Principal, Privilege, SecurityStore};
 use tonic::{Request, Response};
 
+use crate::limits::RequestLimits;
+use crate::metrics::{Metrics, Outcome, StatusLabel, spawn_blocking_in_span};
 use crate::proto::common::{KeyValuePair, Status};
 use crate::proto::milvus as pb;
 use crate::proto::milvus::milvus_service_server::MilvusService;
@@ -59,6 +63,10 @@ pub struct MilvusApi {
     pub(crate) limiter: Arc<RateLimiter>,
     /// The disk quota, if configured (none by default).
     pub(crate) quota: Option<Arc<DataQuota>>,
+    /// Request, row and authentication counters (`GET /metrics`) and the request-id source.
+    pub(crate) metrics: Arc<Metrics>,
+    /// How large a request may be and what it may ask for.
+    pub(crate) limits: Arc<RequestLimits>,
 }
 
 impl MilvusApi {
@@ -71,7 +79,21 @@ impl MilvusApi {
             next_identifier: Arc::new(std::sync::atomic::AtomicI64::new(1)),
             limiter: Arc::new(RateLimiter::new(RateLimits::default())),
             quota: None,
+            metrics: Arc::new(Metrics::new(RPC_CLASSES.iter().map(|&(name, _)| name))),
+            limits: Arc::new(RequestLimits::default()),
         }
+    }
+
+    /// This service with `limits` instead of [`RequestLimits::default`] (each value was
+    /// range-checked by [`RequestLimits::set`]).
+    pub fn with_request_limits(mut self, limits: RequestLimits) -> MilvusApi {
+        self.limits = Arc::new(limits);
+        self
+    }
+
+    /// The request limits in force.
+    pub fn request_limits(&self) -> &RequestLimits {
+        &self.limits
     }
 
     /// This service with `limits` instead (and fresh buckets). Check them with
@@ -252,7 +274,8 @@ impl MilvusApi {
     /// Runs `handler` for an authenticated request on a blocking thread and shapes its
     /// outcome: a Milvus failure becomes the response's status, a gRPC failure the RPC's.
     /// First the request's `cost` is charged to its caller's buckets of `class`; over the
-    /// limit, it ends here with Milvus code 8.
+    /// limit, it ends here with Milvus code 8. The outcome's status goes to the request's
+    /// metrics and access log.
     async fn run<Req, Resp>(
         &self,
         request: Request<Req>,
@@ -264,27 +287,43 @@ impl MilvusApi {
         Req: DbName + Send + 'static,
         Resp: Reply + Send + 'static,
     {
-        let ctx = match Ctx::of(&request, request.get_ref().db_name()) {
-            Ok(ctx) => ctx,
-            Err(failure) => return reply(Err(failure)),
-        };
+        let outcome = request.extensions().get::<Outcome>().cloned();
+        let result = self.run_handler(request, class, cost, handler).await;
+        if let Some(outcome) = outcome {
+            outcome.set_status(StatusLabel::of(&result));
+        }
+        reply(result)
+    }
+
+    async fn run_handler<Req, Resp>(
+        &self,
+        request: Request<Req>,
+        class: RequestClass,
+        cost: fn(&Req) -> u64,
+        handler: fn(&MilvusApi, &Ctx, Req) -> Result<Resp, Failure>,
+    ) -> Result<Resp, Failure>
+    where
+        Req: DbName + Send + 'static,
+        Resp: Reply + Send + 'static,
+    {
+        let ctx = Ctx::of(&request, request.get_ref().db_name())?;
         let cost = cost(request.get_ref());
         if let Err(refusal) =
             self.limiter.check_cost(class, Some(&ctx.user), ctx.peer, cost, Instant::now())
         {
             tracing::debug!(user = %ctx.user, peer = %ctx.peer, %refusal, "request rate-limited");
-            return reply(Err(Failure::rate_limited(refusal)));
+            return Err(Failure::rate_limited(refusal));
         }
         let api = self.clone();
         let body = request.into_inner();
-        let outcome = tokio::task::spawn_blocking(move || handler(&api, &ctx, body)).await;
+        let outcome = spawn_blocking_in_span(move || handler(&api, &ctx, body)).await;
         match outcome {
-            Ok(result) => reply(result),
+            Ok(result) => result,
             Err(err) => {
                 // A handler panicked: a bug, never an input. The request fails; the server
                 // keeps serving.
                 tracing::error!(error = %err, "request handler panicked");
-                reply(Err(Failure::internal("internal error")))
+                Err(Failure::internal("internal error"))
             }
         }
     }

@@ -21,14 +21,14 @@ use parking_lot::Mutex;
 use prost::Message;
 use quiver_core::{ColumnData, DataType, Metric, PkValue, Schema};
 use quiver_engine::{
-    Collection, EngineError, ExprFilter, FilterLimits, Hit, MAX_PARTITIONS, MAX_QUERY_VECTORS,
-    MAX_TOPK_WINDOW, QueryRequest, Row, RowFilter, SearchParams, SearchRange, SearchRequest,
-    SegmentView,
+    Collection, EngineError, ExprFilter, Hit, MAX_PARTITIONS, QueryRequest, Row, RowFilter,
+    SearchParams, SearchRange, SearchRequest, SegmentView,
 };
 use quiver_expr::ScalarIndex;
 use quiver_security::Privilege;
 
 use crate::convert::fields::{self, COUNT_STAR, Outputs};
+use crate::limits::{Limit, RequestLimits};
 use crate::proto::common::{KeyValuePair, PlaceholderGroup, PlaceholderType};
 use crate::proto::milvus as pb;
 use crate::proto::milvus::search_request::SearchInput;
@@ -71,15 +71,17 @@ fn loaded_collection(api: &MilvusApi, ctx: &Ctx, name: &str) -> Result<Arc<Colle
 }
 
 fn compile(
+    limits: &RequestLimits,
     collection: &Collection,
     expr: &str,
     templates: HashMap<String, wire::TemplateValue>,
 ) -> Result<Option<ExprFilter>, Failure> {
+    limits.check_len(Limit::FilterBytes, expr.len())?;
     let templates = fields::template_values(templates)?;
     if expr.trim().is_empty() {
         return Ok(None);
     }
-    Ok(Some(collection.compile_filter(expr, &templates, &FilterLimits::default())?))
+    Ok(Some(collection.compile_filter(expr, &templates, &limits.filter())?))
 }
 
 fn partitions(names: &[String]) -> Result<Vec<String>, Failure> {
@@ -114,16 +116,18 @@ fn parse_int(key: &str, text: &str) -> Result<i64, Failure> {
     })
 }
 
-/// `limit` (at least 1) and `offset` within Milvus's window of 16384.
-fn window(limit: i64, offset: i64) -> Result<(usize, usize), Failure> {
-    if limit < 1 || limit > MAX_TOPK_WINDOW as i64 {
+/// `limit` (at least 1) and `offset` within the top-k window (Milvus's 16384 by default).
+fn window(limits: &RequestLimits, limit: i64, offset: i64) -> Result<(usize, usize), Failure> {
+    let max = limits.get(Limit::TopkWindow);
+    let key = Limit::TopkWindow;
+    if limit < 1 || limit as u64 > max {
         return Err(Failure::invalid(format!(
-            "limit [{limit}] is invalid, it should be in range [1, {MAX_TOPK_WINDOW}]"
+            "limit [{limit}] is invalid, it should be in range [1, {max}] (limits.{key})"
         )));
     }
-    if offset < 0 || offset.saturating_add(limit) > MAX_TOPK_WINDOW as i64 {
+    if offset < 0 || offset.saturating_add(limit) as u64 > max {
         return Err(Failure::invalid(format!(
-            "offset [{offset}] + limit [{limit}] should be in range [1, {MAX_TOPK_WINDOW}]"
+            "offset [{offset}] + limit [{limit}] should be in range [1, {max}] (limits.{key})"
         )));
     }
     Ok((limit as usize, offset as usize))
@@ -168,8 +172,16 @@ fn refuse_ignore_growing(params: &[KeyValuePair]) -> Result<(), Failure> {
     Ok(())
 }
 
-fn check_response_size(len: usize) -> Result<(), Failure> {
-    let max = crate::MAX_MESSAGE_BYTES.saturating_sub(RESPONSE_SLACK);
+/// The bytes a response's payload may take: the message limit less room for the envelope
+/// (at most an eighth of the limit, so that a small configured limit still leaves most of
+/// it for results).
+fn response_budget(limits: &RequestLimits) -> usize {
+    let max = limits.max_message_bytes();
+    max - RESPONSE_SLACK.min(max / 8)
+}
+
+fn check_response_size(limits: &RequestLimits, len: usize) -> Result<(), Failure> {
+    let max = response_budget(limits);
     if len > max {
         return Err(Failure::new(
             code::TOO_LARGE,
@@ -201,7 +213,11 @@ struct AnnParams {
 impl AnnParams {
     /// `in_hybrid`: a search of a HybridSearch, whose `offset` Milvus ignores (paging
     /// happens after the rerank).
-    fn parse(kv: &[KeyValuePair], in_hybrid: bool) -> Result<AnnParams, Failure> {
+    fn parse(
+        limits: &RequestLimits,
+        kv: &[KeyValuePair],
+        in_hybrid: bool,
+    ) -> Result<AnnParams, Failure> {
         refuse_if_set(kv, "group_by_field", "grouping search (group_by_field)")?;
         refuse_if_set(kv, "group_by_fields", "grouping search (group_by_fields)")?;
         refuse_if_set(kv, "order_by_fields", "ordered search (order_by_fields)")?;
@@ -217,7 +233,7 @@ impl AnnParams {
             Some(text) if !in_hybrid => parse_int("offset", text)?,
             _ => 0,
         };
-        let (limit, offset) = window(limit, offset)?;
+        let (limit, offset) = window(limits, limit, offset)?;
         let mut metric = match param(kv, "metric_type").map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(text.parse::<Metric>()?),
@@ -366,14 +382,17 @@ impl Target {
 /// The query vectors: the placeholder group's float vectors, or the stored vectors of the
 /// rows named by `ids` (search by primary key).
 fn query_vectors(
+    limits: &RequestLimits,
     collection: &Collection,
     target: &Target,
     input: Option<SearchInput>,
     nq: i64,
 ) -> Result<Vec<Vec<f32>>, Failure> {
     let queries = match input {
-        Some(SearchInput::PlaceholderGroup(bytes)) => placeholder_vectors(&bytes, target.dim)?,
-        Some(SearchInput::Ids(ids)) => stored_vectors(collection, target, ids)?,
+        Some(SearchInput::PlaceholderGroup(bytes)) => {
+            placeholder_vectors(limits, &bytes, target.dim)?
+        }
+        Some(SearchInput::Ids(ids)) => stored_vectors(limits, collection, target, ids)?,
         None => return Err(Failure::invalid("the request has no query vectors")),
     };
     if nq != 0 && nq != queries.len() as i64 {
@@ -385,17 +404,24 @@ fn query_vectors(
     Ok(queries)
 }
 
-fn placeholder_vectors(bytes: &[u8], dim: usize) -> Result<Vec<Vec<f32>>, Failure> {
+fn placeholder_vectors(
+    limits: &RequestLimits,
+    bytes: &[u8],
+    dim: usize,
+) -> Result<Vec<Vec<f32>>, Failure> {
     if bytes.is_empty() {
         return Err(Failure::invalid("placeholder_group is empty"));
     }
     // Each value costs its bytes plus a few bytes of framing; more than that is not a
     // placeholder group for this field.
-    let max = MAX_QUERY_VECTORS.saturating_mul(dim * 4 + 16).saturating_add(1024);
+    let max_nq = limits.size(Limit::QueryVectors);
+    let max = max_nq.saturating_mul(dim * 4 + 16).saturating_add(1024);
     if bytes.len() > max {
         return Err(Failure::invalid(format!(
-            "placeholder_group is {} bytes, more than {MAX_QUERY_VECTORS} vectors of dim {dim} need",
-            bytes.len()
+            "placeholder_group is {} bytes, more than {max_nq} vectors of dim {dim} need \
+             (limits.{})",
+            bytes.len(),
+            Limit::QueryVectors
         )));
     }
     let group = PlaceholderGroup::decode(bytes)
@@ -421,12 +447,7 @@ fn placeholder_vectors(bytes: &[u8], dim: usize) -> Result<Vec<Vec<f32>>, Failur
             )));
         }
     }
-    if placeholder.values.is_empty() || placeholder.values.len() > MAX_QUERY_VECTORS {
-        return Err(Failure::invalid(format!(
-            "nq must be in range [1, {MAX_QUERY_VECTORS}], got {}",
-            placeholder.values.len()
-        )));
-    }
+    check_nq(limits, placeholder.values.len())?;
     placeholder
         .values
         .iter()
@@ -447,18 +468,22 @@ fn placeholder_vectors(bytes: &[u8], dim: usize) -> Result<Vec<Vec<f32>>, Failur
         .collect()
 }
 
+/// `nq` at least 1 and within `limits.max_query_vectors` (Milvus's 16384 by default).
+fn check_nq(limits: &RequestLimits, nq: usize) -> Result<(), Failure> {
+    if nq == 0 {
+        return Err(Failure::invalid("nq must be at least 1, got 0"));
+    }
+    limits.check_len(Limit::QueryVectors, nq)
+}
+
 fn stored_vectors(
+    limits: &RequestLimits,
     collection: &Collection,
     target: &Target,
     ids: wire::IDs,
 ) -> Result<Vec<Vec<f32>>, Failure> {
     let pks = fields::pks_from_ids(collection.schema(), ids)?;
-    if pks.is_empty() || pks.len() > MAX_QUERY_VECTORS {
-        return Err(Failure::invalid(format!(
-            "nq must be in range [1, {MAX_QUERY_VECTORS}], got {}",
-            pks.len()
-        )));
-    }
+    check_nq(limits, pks.len())?;
     let rows = collection.get(&pks, std::slice::from_ref(&target.field))?;
     let found: HashMap<&PkValue, &Vec<f32>> = rows
         .iter()
@@ -478,9 +503,13 @@ fn stored_vectors(
 
 /// Refuses a result of `rows` rows of at least `row_bytes` bytes each that could not fit a
 /// response, before it is built.
-fn check_result_bytes(rows: usize, row_bytes: usize) -> Result<(), Failure> {
+fn check_result_bytes(
+    limits: &RequestLimits,
+    rows: usize,
+    row_bytes: usize,
+) -> Result<(), Failure> {
     let bytes = rows.saturating_mul(row_bytes);
-    let max = crate::MAX_MESSAGE_BYTES.saturating_sub(RESPONSE_SLACK);
+    let max = response_budget(limits);
     if bytes > max {
         return Err(Failure::new(
             code::TOO_LARGE,
@@ -538,21 +567,22 @@ struct Prepared {
 }
 
 fn prepare(
+    limits: &RequestLimits,
     collection: &Collection,
     req: pb::SearchRequest,
     in_hybrid: bool,
     fallback_partitions: &[String],
 ) -> Result<Prepared, Failure> {
     refuse_search_extras(&req)?;
-    let ann = AnnParams::parse(&req.search_params, in_hybrid)?;
+    let ann = AnnParams::parse(limits, &req.search_params, in_hybrid)?;
     let target = Target::resolve(collection, &ann)?;
-    let filter = compile(collection, &req.dsl, req.expr_template_values)?;
+    let filter = compile(limits, collection, &req.dsl, req.expr_template_values)?;
     let partitions = if req.partition_names.is_empty() {
         partitions(fallback_partitions)?
     } else {
         partitions(&req.partition_names)?
     };
-    let queries = query_vectors(collection, &target, req.search_input, req.nq)?;
+    let queries = query_vectors(limits, collection, &target, req.search_input, req.nq)?;
     Ok(Prepared { ann, target, queries, filter, partitions })
 }
 
@@ -600,6 +630,7 @@ fn result_data(
 }
 
 fn search_results(
+    limits: &RequestLimits,
     collection: &Collection,
     results: wire::SearchResultData,
 ) -> Result<pb::SearchResults, Failure> {
@@ -609,7 +640,7 @@ fn search_results(
         collection_name: collection.name().to_owned(),
         session_ts: hybrid_timestamp(),
     };
-    check_response_size(resp.encoded_len())?;
+    check_response_size(limits, resp.encoded_len())?;
     Ok(resp)
 }
 
@@ -625,14 +656,17 @@ pub(crate) fn search(
     api.authorize_collection(ctx, Privilege::Search, &req.collection_name)?;
     let collection = loaded_collection(api, ctx, &req.collection_name)?;
     let schema = collection.schema();
+    let limits = &api.limits;
+    limits.check_len(Limit::OutputFields, req.output_fields.len())?;
     let outputs = Outputs::resolve(schema, &req.output_fields, false)?;
-    let prepared = prepare(&collection, req, false, &[])?;
+    let prepared = prepare(limits, &collection, req, false, &[])?;
     let mut total = 0;
     check_hits(prepared.queries.len(), prepared.ann.offset + prepared.ann.limit, &mut total)?;
-    check_result_bytes(prepared.queries.len() * prepared.ann.limit, outputs.min_row_bytes(schema))?;
+    let rows = prepared.queries.len() * prepared.ann.limit;
+    check_result_bytes(limits, rows, outputs.min_row_bytes(schema))?;
     let hits = run(&collection, &prepared, prepared.ann.offset, outputs.engine_fields())?;
     let data = result_data(schema, &outputs, &hits, prepared.ann.limit, prepared.ann.round_decimal);
-    search_results(&collection, data)
+    search_results(limits, &collection, data)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -657,7 +691,11 @@ struct RankParams {
 }
 
 impl RankParams {
-    fn parse(kv: &[KeyValuePair], searches: usize) -> Result<RankParams, Failure> {
+    fn parse(
+        limits: &RequestLimits,
+        kv: &[KeyValuePair],
+        searches: usize,
+    ) -> Result<RankParams, Failure> {
         refuse_if_set(kv, "group_by_field", "grouping search (group_by_field)")?;
         refuse_if_set(kv, "rank_group_scorer", "grouping search (rank_group_scorer)")?;
         let limit = param(kv, "limit").ok_or_else(|| {
@@ -665,7 +703,7 @@ impl RankParams {
         })?;
         let limit = parse_int("limit", limit)?;
         let offset = param(kv, "offset").map(|t| parse_int("offset", t)).transpose()?.unwrap_or(0);
-        let (limit, offset) = window(limit, offset)?;
+        let (limit, offset) = window(limits, limit, offset)?;
         let params = match param(kv, "params").filter(|t| !t.trim().is_empty()) {
             Some(text) => parse_params_json(text)?,
             None => serde_json::Map::new(),
@@ -749,19 +787,21 @@ pub(crate) fn hybrid_search(
             req.requests.len()
         )));
     }
-    let rank = RankParams::parse(&req.rank_params, req.requests.len())?;
+    let limits = &api.limits;
+    let rank = RankParams::parse(limits, &req.rank_params, req.requests.len())?;
     let schema = collection.schema();
+    limits.check_len(Limit::OutputFields, req.output_fields.len())?;
     let outputs = Outputs::resolve(schema, &req.output_fields, false)?;
     let top_partitions = partitions(&req.partition_names)?;
     let mut prepared = Vec::with_capacity(req.requests.len());
     let mut total = 0;
     for sub in req.requests {
-        let sub = prepare(&collection, sub, true, &top_partitions)?;
+        let sub = prepare(limits, &collection, sub, true, &top_partitions)?;
         check_hits(sub.queries.len(), sub.ann.limit, &mut total)?;
         prepared.push(sub);
     }
     // Every search materializes its hits' output fields before the rerank.
-    check_result_bytes(total, outputs.min_row_bytes(schema))?;
+    check_result_bytes(limits, total, outputs.min_row_bytes(schema))?;
     let nq = prepared.first().map_or(0, |p| p.queries.len());
     if prepared.iter().any(|p| p.queries.len() != nq) {
         return Err(Failure::invalid(
@@ -774,7 +814,7 @@ pub(crate) fn hybrid_search(
     }
     let hits: Vec<Vec<Hit>> = (0..nq).map(|q| rerank(&rank, &lists, q)).collect();
     let data = result_data(schema, &outputs, &hits, rank.limit, rank.round_decimal);
-    search_results(&collection, data)
+    search_results(limits, &collection, data)
 }
 
 /// Milvus's normalization of a score to [0, 1] (larger is closer): COSINE `(1 + s) / 2`,
@@ -841,7 +881,7 @@ struct QueryParams {
 }
 
 impl QueryParams {
-    fn parse(kv: &[KeyValuePair]) -> Result<QueryParams, Failure> {
+    fn parse(limits: &RequestLimits, kv: &[KeyValuePair]) -> Result<QueryParams, Failure> {
         refuse_if_set(kv, "order_by_fields", "ordered query (order_by_fields)")?;
         refuse_if_set(kv, "group_by_fields", "grouping query (group_by_fields)")?;
         refuse_if_set(kv, "query_iter_last_element_offset", "element-level query iterators")?;
@@ -857,7 +897,8 @@ impl QueryParams {
         match param(kv, "limit") {
             None => Ok(QueryParams { limit: None, offset: 0 }),
             Some(text) => {
-                let (limit, offset) = window(parse_int("limit", text)?, offset.unwrap_or(0))?;
+                let (limit, offset) =
+                    window(limits, parse_int("limit", text)?, offset.unwrap_or(0))?;
                 Ok(QueryParams { limit: Some(limit), offset })
             }
         }
@@ -873,8 +914,10 @@ pub(crate) fn query(
     let collection = loaded_collection(api, ctx, &req.collection_name)?;
     refuse_namespace(&req.namespace)?;
     let schema = collection.schema();
-    let params = QueryParams::parse(&req.query_params)?;
-    let filter = compile(&collection, &req.expr, req.expr_template_values)?;
+    let limits = &api.limits;
+    let params = QueryParams::parse(limits, &req.query_params)?;
+    let filter = compile(limits, &collection, &req.expr, req.expr_template_values)?;
+    limits.check_len(Limit::OutputFields, req.output_fields.len())?;
     let partitions = partitions(&req.partition_names)?;
     let mut resp = pb::QueryResults {
         status: Some(ok_status()),
@@ -903,16 +946,17 @@ pub(crate) fn query(
         return Err(Failure::invalid("empty expression should be used with limit"));
     }
     let outputs = Outputs::resolve(schema, &req.output_fields, true)?;
-    let rows = fetch(&collection, filter.as_ref(), &partitions, &outputs, params)?;
+    let rows = fetch(limits, &collection, filter.as_ref(), &partitions, &outputs, params)?;
     let rows: Vec<&Row> = rows.iter().collect();
     resp.fields_data = outputs.columns(schema, &rows);
     resp.output_fields = outputs.names().to_vec();
-    check_response_size(resp.encoded_len())?;
+    check_response_size(limits, resp.encoded_len())?;
     Ok(resp)
 }
 
 /// The rows of a query, in primary-key order.
 fn fetch(
+    limits: &RequestLimits,
     collection: &Collection,
     filter: Option<&ExprFilter>,
     partitions: &[String],
@@ -925,7 +969,7 @@ fn fetch(
     if partitions.is_empty()
         && let Some(pks) = filter.and_then(ExprFilter::primary_keys)
     {
-        check_result_bytes(pks.len(), row_bytes)?;
+        check_result_bytes(limits, pks.len(), row_bytes)?;
         let mut rows = collection.get(pks, fields)?;
         rows.sort_by(|a, b| a.pk.cmp(&b.pk));
         return Ok(page(rows, params));
@@ -933,7 +977,7 @@ fn fetch(
     let inner = filter.map(|f| f as &dyn RowFilter);
     match params.limit {
         Some(limit) => {
-            check_result_bytes(params.offset + limit, row_bytes)?;
+            check_result_bytes(limits, params.offset + limit, row_bytes)?;
             smallest_keys(collection, inner, partitions, fields, params.offset, limit)
         }
         None => {
@@ -953,7 +997,8 @@ fn fetch(
                     ),
                 ));
             }
-            check_result_bytes(usize::try_from(count).unwrap_or(usize::MAX), row_bytes)?;
+            let rows = usize::try_from(count).unwrap_or(usize::MAX);
+            check_result_bytes(limits, rows, row_bytes)?;
             let mut rows = collection.query(&QueryRequest {
                 filter: inner,
                 partitions,
@@ -1529,11 +1574,12 @@ mod tests {
         let mut output = search_req("docs", &q, &[("topk", "1")]);
         output.output_fields = vec!["count(*)".into()];
         fails(output, code::INVALID_PARAMETER, "count(*)");
-        let too_many = (0..=MAX_QUERY_VECTORS).map(|_| vec![0.0; 4]).collect::<Vec<_>>();
+        let too_many =
+            (0..=quiver_engine::MAX_QUERY_VECTORS).map(|_| vec![0.0; 4]).collect::<Vec<_>>();
         fails(
             search_req("docs", &too_many, &[("topk", "1")]),
             code::INVALID_PARAMETER,
-            "nq must be",
+            "limits.max_query_vectors",
         );
         let huge = (0..1000).map(|_| Q.to_vec()).collect::<Vec<_>>();
         fails(search_req("docs", &huge, &[("topk", "16384")]), code::TOO_LARGE, "hits");
