@@ -11,7 +11,8 @@
 //! - `limits.rs`: request limits (sizes, counts, top-k, dimension, filter, timeout), each with
 //!   a secure default and a ceiling configuration cannot exceed.
 //! - `ratelimit.rs`: token buckets per user and per address for reads, writes, DDL and logins;
-//!   `quota.rs`: the disk quota (a cap on the data directory's size) that refuses inserts.
+//!   `quota.rs`: the disk and memory quotas (caps on the data directory's size and the
+//!   process's resident memory) that refuse inserts.
 //! - `rest/`: Milvus's REST API v2 on the same port, translated into the same handlers.
 //! - `metrics/`: Prometheus metrics (`GET /metrics`), request ids, request spans and the
 //!   access log, from a layer in front of authentication.
@@ -40,7 +41,9 @@ pub mod tls;
 pub use error::ApiError;
 pub use limits::{Limit, LimitOutOfRange, RequestLimits};
 pub use listener::PeerInfo;
-pub use quota::{DEFAULT_REFRESH as DATA_QUOTA_REFRESH, DataQuota, QuotaExceeded};
+pub use quota::{
+    DEFAULT_REFRESH as DATA_QUOTA_REFRESH, DataQuota, MemoryQuota, QuotaExceeded, QuotaKind,
+};
 pub use ratelimit::{
     ClassLimits, FLUSH_COST, LimitScope, Rate, RateLimiter, RateLimits, RequestClass, RetryAfter,
     WRITE_REQUEST_COST,

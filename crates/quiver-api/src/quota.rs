@@ -1,7 +1,12 @@
-//! A disk quota: a cap on the size of the data directory. Over it, inserts and upserts are
-//! refused (Milvus code 9 "quota exceeded", legacy `DiskQuotaExhausted` 54; pymilvus does not
-//! retry it) while reads, deletes, flushes and compactions go on, so the application or the
-//! operator can free space through the API.
+//! Quotas on what the server holds: a cap on the size of the data directory ([`DataQuota`])
+//! and on the server process's resident memory ([`MemoryQuota`]). Over either, inserts and
+//! upserts are refused (Milvus code 9 "quota exceeded", legacy `DiskQuotaExhausted` 54 or
+//! `MemoryQuotaExhausted` 53; pymilvus does not retry it) while reads, deletes, flushes and
+//! compactions go on, so the application or the operator can free space through the API.
+//!
+//! The memory figure is the process's resident set (`VmRSS` of `/proc/self/status`), read on
+//! each check (a few microseconds); where that file does not exist (not Linux) a memory quota
+//! cannot be configured.
 //!
 //! The size is the sum of the lengths of the regular files under the directory (symbolic
 //! links are not followed), measured by a walk on the calling (blocking) thread at most once
@@ -11,7 +16,7 @@
 //! the others use the last figure meanwhile.
 //!
 //! Free space on the file system is not checked: the standard library cannot read it without
-//! `unsafe` code or a new dependency. Nor is memory: the engine does not report it yet.
+//! `unsafe` code or a new dependency.
 
 use std::fmt;
 use std::fs;
@@ -40,23 +45,97 @@ struct Measured {
     bytes: u64,
 }
 
-/// A write refused by the quota.
+/// Which quota refused a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotaKind {
+    Disk,
+    Memory,
+}
+
+/// A write refused by a quota.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuotaExceeded {
-    /// The data directory's size at the last measurement.
+    pub kind: QuotaKind,
+    /// The data directory's size, or the process's resident memory, at the last measurement.
     pub used_bytes: u64,
     pub max_bytes: u64,
 }
 
 impl fmt::Display for QuotaExceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "disk quota exceeded: the data directory holds {} bytes, more than the {} allowed; \
-             inserts and upserts are refused until data is deleted (and compacted) or the quota \
-             is raised",
-            self.used_bytes, self.max_bytes
-        )
+        let (used, max) = (self.used_bytes, self.max_bytes);
+        match self.kind {
+            QuotaKind::Disk => write!(
+                f,
+                "disk quota exceeded: the data directory holds {used} bytes, more than the {max} \
+                 allowed (limits.max_data_bytes); inserts and upserts are refused until data is \
+                 deleted (and compacted) or the quota is raised"
+            ),
+            QuotaKind::Memory => write!(
+                f,
+                "memory quota exceeded: the server uses {used} bytes of memory, more than the \
+                 {max} allowed (limits.max_memory_bytes); inserts and upserts are refused until \
+                 collections are released or dropped, or the quota is raised"
+            ),
+        }
+    }
+}
+
+/// The cap on the server process's resident memory; see the module documentation.
+#[derive(Debug)]
+pub struct MemoryQuota {
+    max_bytes: u64,
+    /// Where the resident set is read (`/proc/self/status`; a test file in tests).
+    status_file: PathBuf,
+}
+
+/// The file the resident set is read from.
+const PROC_STATUS: &str = "/proc/self/status";
+
+impl MemoryQuota {
+    /// At most `max_bytes` resident; refused where the resident set cannot be read.
+    pub fn new(max_bytes: u64) -> Result<MemoryQuota, String> {
+        MemoryQuota::reading(max_bytes, PathBuf::from(PROC_STATUS))
+    }
+
+    fn reading(max_bytes: u64, status_file: PathBuf) -> Result<MemoryQuota, String> {
+        let quota = MemoryQuota { max_bytes, status_file };
+        quota.resident_bytes().map(|_| quota).ok_or_else(|| {
+            format!(
+                "a memory quota needs the resident set size from {}, which cannot be read here",
+                PROC_STATUS
+            )
+        })
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// The process's resident memory now, if it can be read.
+    pub fn resident_bytes(&self) -> Option<u64> {
+        let status = fs::read_to_string(&self.status_file).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let mut words = line["VmRSS:".len()..].split_whitespace();
+        let value: u64 = words.next()?.parse().ok()?;
+        match words.next()? {
+            "kB" => value.checked_mul(1024),
+            _ => None,
+        }
+    }
+
+    /// Refuses a write that would add data while the process is over the cap. A figure that
+    /// cannot be read (it could at start) refuses too: the quota fails closed.
+    pub fn check(&self) -> Result<(), QuotaExceeded> {
+        let used_bytes = self.resident_bytes().unwrap_or(u64::MAX);
+        if used_bytes > self.max_bytes {
+            return Err(QuotaExceeded {
+                kind: QuotaKind::Memory,
+                used_bytes,
+                max_bytes: self.max_bytes,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -104,7 +183,11 @@ impl DataQuota {
             last.bytes
         };
         if used_bytes > self.max_bytes {
-            return Err(QuotaExceeded { used_bytes, max_bytes: self.max_bytes });
+            return Err(QuotaExceeded {
+                kind: QuotaKind::Disk,
+                used_bytes,
+                max_bytes: self.max_bytes,
+            });
         }
         Ok(())
     }
@@ -136,6 +219,39 @@ fn directory_size(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_quota_reads_the_resident_set_and_refuses_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = dir.path().join("status");
+        let with_rss = |kb: u64| {
+            fs::write(&status, format!("Name:\tquiver\nVmPeak:\t 999999 kB\nVmRSS:\t {kb} kB\n"))
+                .unwrap()
+        };
+        with_rss(1000);
+        let quota = MemoryQuota::reading(1000 * 1024, status.clone()).unwrap();
+        assert_eq!(quota.resident_bytes(), Some(1000 * 1024));
+        assert!(quota.check().is_ok(), "at the quota");
+        with_rss(1001);
+        let refused = quota.check().unwrap_err();
+        assert_eq!(refused.kind, QuotaKind::Memory);
+        assert_eq!((refused.used_bytes, refused.max_bytes), (1001 * 1024, 1000 * 1024));
+        assert!(refused.to_string().contains("limits.max_memory_bytes"), "{refused}");
+        // Unreadable after start: refused (fail closed); unreadable at start: not configurable.
+        fs::write(&status, "Name:\tquiver\n").unwrap();
+        assert!(quota.check().is_err());
+        assert!(MemoryQuota::reading(1 << 30, status).is_err());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn this_process_has_a_readable_resident_set() {
+        let quota = MemoryQuota::new(u64::MAX).unwrap();
+        let rss = quota.resident_bytes().unwrap();
+        assert!(rss > 1 << 20, "{rss}");
+        assert!(quota.check().is_ok());
+        assert!(MemoryQuota::new(1).unwrap().check().is_err());
+    }
 
     fn write(path: &Path, len: usize) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -177,7 +293,10 @@ mod tests {
         // The figure is fresh for 10 s: the growth is seen at the next measurement only.
         quota.check(t0 + Duration::from_secs(9)).unwrap();
         let refused = quota.check(t0 + Duration::from_secs(10)).unwrap_err();
-        assert_eq!(refused, QuotaExceeded { used_bytes: 1_001, max_bytes: 1_000 });
+        assert_eq!(
+            refused,
+            QuotaExceeded { kind: QuotaKind::Disk, used_bytes: 1_001, max_bytes: 1_000 }
+        );
         assert!(refused.to_string().starts_with("disk quota exceeded"), "{refused}");
         fs::remove_file(dir.path().join("b")).unwrap();
         quota.check(t0 + Duration::from_secs(15)).unwrap_err();

@@ -6,7 +6,7 @@ use quiver_engine::EngineError;
 use quiver_security::SecurityError;
 
 use crate::proto::common::{ErrorCode, Status};
-use crate::quota::QuotaExceeded;
+use crate::quota::{QuotaExceeded, QuotaKind};
 use crate::ratelimit::RetryAfter;
 
 /// Milvus error numbers (`merr`) that Quiver sends.
@@ -77,7 +77,14 @@ impl Failure {
     /// A write refused by the disk quota: Milvus code 9 with legacy `DiskQuotaExhausted`
     /// (54), not retriable (pymilvus raises it at once).
     pub(crate) fn quota_exceeded(refusal: QuotaExceeded) -> Failure {
-        Failure::new(code::QUOTA_EXCEEDED, refusal.to_string())
+        let legacy = match refusal.kind {
+            QuotaKind::Disk => ErrorCode::DiskQuotaExhausted,
+            QuotaKind::Memory => ErrorCode::MemoryQuotaExhausted,
+        };
+        match Failure::new(code::QUOTA_EXCEEDED, refusal.to_string()) {
+            Failure::Milvus { code, reason, .. } => Failure::Milvus { code, legacy, reason },
+            grpc => grpc,
+        }
     }
 
     /// The Milvus status of this failure; gRPC-level failures have none.

@@ -15,6 +15,8 @@ use serde::Deserialize;
 
 /// The default listen address: Milvus's port, on loopback only.
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:19530";
+/// Smallest memory quota: below it the server could not even start serving.
+const MIN_MEMORY_QUOTA: u64 = 64 << 20;
 /// Largest config file read.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -48,6 +50,9 @@ pub(crate) struct LimitsFile {
     /// Inserts and upserts are refused (deletes and reads go on) while the data directory is
     /// larger than this.
     pub(crate) max_data_bytes: Option<u64>,
+    /// Inserts and upserts are refused (deletes and reads go on) while the server's resident
+    /// memory is larger than this.
+    pub(crate) max_memory_bytes: Option<u64>,
     // Request limits (`quiver_api::Limit`): each may be lowered, none raised above the
     // ceiling the engine enforces anyway.
     pub(crate) max_message_bytes: Option<u64>,
@@ -113,6 +118,7 @@ pub(crate) struct Settings {
     pub(crate) rate_limits: RateLimits,
     pub(crate) request_limits: RequestLimits,
     pub(crate) max_data_bytes: Option<u64>,
+    pub(crate) max_memory_bytes: Option<u64>,
     /// Where the master key is (or is generated on a first start): beside the data
     /// directory, never inside it (checked at start).
     pub(crate) master_key_file: PathBuf,
@@ -185,6 +191,12 @@ pub(crate) fn resolve(cli: &CliSettings) -> anyhow::Result<Settings> {
     if file.limits.max_data_bytes == Some(0) {
         bail!("limits.max_data_bytes must be positive (leave it out for no quota)");
     }
+    if file.limits.max_memory_bytes.is_some_and(|max| max < MIN_MEMORY_QUOTA) {
+        bail!(
+            "limits.max_memory_bytes must be at least {MIN_MEMORY_QUOTA} (leave it out for no \
+             quota): the server itself needs that much"
+        );
+    }
     let master_key_file = cli
         .master_key_file
         .clone()
@@ -197,6 +209,7 @@ pub(crate) fn resolve(cli: &CliSettings) -> anyhow::Result<Settings> {
         rate_limits,
         request_limits,
         max_data_bytes: file.limits.max_data_bytes,
+        max_memory_bytes: file.limits.max_memory_bytes,
     })
 }
 
@@ -291,6 +304,10 @@ mod tests {
         assert!(resolve(&settings).is_err());
         fs::write(&path, "[limits]\nmax_data_bytes = 0\n").unwrap();
         assert!(resolve(&settings).is_err());
+        fs::write(&path, "[limits]\nmax_memory_bytes = 1000\n").unwrap();
+        assert!(resolve(&settings).unwrap_err().to_string().contains("max_memory_bytes"));
+        fs::write(&path, "[limits]\nmax_memory_bytes = 1073741824\n").unwrap();
+        assert_eq!(resolve(&settings).unwrap().max_memory_bytes, Some(1 << 30));
         fs::write(&path, "[limits]\nreads_per_second = 5\n").unwrap();
         assert!(resolve(&settings).is_err());
     }

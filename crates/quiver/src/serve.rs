@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use quiver_api::{DataQuota, MilvusApi};
+use quiver_api::{DataQuota, MemoryQuota, MilvusApi};
 use quiver_engine::{Database, Encryption, Options};
 use quiver_security::{ROOT_USER, Secret, SecurityStore, generate_password};
 use quiver_storage::Backend;
@@ -80,6 +80,11 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
         .with_request_limits(settings.request_limits);
     if let Some(max) = settings.max_data_bytes {
         api = api.with_data_quota(DataQuota::new(&settings.data_dir, max));
+    }
+    if let Some(max) = settings.max_memory_bytes {
+        let quota =
+            MemoryQuota::new(max).map_err(|e| anyhow::anyhow!("limits.max_memory_bytes: {e}"))?;
+        api = api.with_memory_quota(quota);
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

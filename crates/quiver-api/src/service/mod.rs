@@ -45,7 +45,7 @@ use crate::metrics::{Metrics, Outcome, StatusLabel, spawn_blocking_in_span};
 use crate::proto::common::{KeyValuePair, Status};
 use crate::proto::milvus as pb;
 use crate::proto::milvus::milvus_service_server::MilvusService;
-use crate::quota::DataQuota;
+use crate::quota::{DataQuota, MemoryQuota};
 use crate::ratelimit::{FLUSH_COST, RateLimiter, RateLimits, RequestClass, WRITE_REQUEST_COST};
 use crate::status::Failure;
 
@@ -63,6 +63,8 @@ pub struct MilvusApi {
     pub(crate) limiter: Arc<RateLimiter>,
     /// The disk quota, if configured (none by default).
     pub(crate) quota: Option<Arc<DataQuota>>,
+    /// The memory quota, if configured (none by default).
+    pub(crate) memory_quota: Option<Arc<MemoryQuota>>,
     /// Request, row and authentication counters (`GET /metrics`) and the request-id source.
     pub(crate) metrics: Arc<Metrics>,
     /// How large a request may be and what it may ask for.
@@ -79,6 +81,7 @@ impl MilvusApi {
             next_identifier: Arc::new(std::sync::atomic::AtomicI64::new(1)),
             limiter: Arc::new(RateLimiter::new(RateLimits::default())),
             quota: None,
+            memory_quota: None,
             metrics: Arc::new(Metrics::new(RPC_CLASSES.iter().map(|&(name, _)| name))),
             limits: Arc::new(RequestLimits::default()),
         }
@@ -120,10 +123,20 @@ impl MilvusApi {
     /// so that a caller without the privilege learns nothing; may walk the data directory
     /// (blocking).
     pub(crate) fn check_data_quota(&self) -> Result<(), Failure> {
+        if let Some(quota) = &self.memory_quota {
+            quota.check().map_err(Failure::quota_exceeded)?;
+        }
         match &self.quota {
             Some(quota) => quota.check(Instant::now()).map_err(Failure::quota_exceeded),
             None => Ok(()),
         }
+    }
+
+    /// This service with a memory quota: inserts and upserts are refused while the process's
+    /// resident memory is over it.
+    pub fn with_memory_quota(mut self, quota: MemoryQuota) -> MilvusApi {
+        self.memory_quota = Some(Arc::new(quota));
+        self
     }
 
     /// Allows the request iff the caller holds `privilege` on `object` in the request's
@@ -784,6 +797,51 @@ mod tests {
         assert!(!status.retriable);
         let api = env.api.clone().with_data_quota(DataQuota::new(dir.path(), 100));
         api.check_data_quota().unwrap();
+    }
+
+    /// Over the memory quota, inserts and upserts are refused with code 9 (legacy 53) while
+    /// deletes and reads go on.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn over_the_memory_quota_inserts_are_refused_and_deletes_and_reads_go_on() {
+        use crate::quota::MemoryQuota;
+        let env = data::testkit::env();
+        env.simple("docs", 2);
+        env.insert_rows("docs", &[(1, vec![1.0, 0.0], "{}"), (2, vec![0.0, 1.0], "{}")]);
+        let roomy = env.api.clone().with_memory_quota(MemoryQuota::new(u64::MAX).unwrap());
+        roomy.check_data_quota().unwrap();
+        // Any process uses more than one byte.
+        let api = env.api.clone().with_memory_quota(MemoryQuota::new(1).unwrap());
+        let one = |id: i64| pb::InsertRequest {
+            collection_name: "docs".into(),
+            fields_data: vec![
+                data::testkit::longs("id", vec![id]),
+                data::testkit::vectors("vector", 2, vec![0.5, 0.5]),
+            ],
+            num_rows: 1,
+            ..Default::default()
+        };
+        let Err(refused) = data::insert(&api, &env.root, one(3)) else {
+            panic!("an insert over the memory quota must be refused");
+        };
+        let status = refused.into_status().unwrap();
+        assert_eq!(status.code, code::QUOTA_EXCEEDED);
+        assert_eq!(status.error_code, ErrorCode::MemoryQuotaExhausted as i32);
+        assert!(status.reason.contains("limits.max_memory_bytes"), "{}", status.reason);
+        let delete = pb::DeleteRequest {
+            collection_name: "docs".into(),
+            expr: "id in [1]".into(),
+            ..Default::default()
+        };
+        assert_eq!(data::delete(&api, &env.root, delete).unwrap().delete_cnt, 1);
+        let query = pb::QueryRequest {
+            collection_name: "docs".into(),
+            expr: "id >= 0".into(),
+            ..Default::default()
+        };
+        let rows = search::query(&api, &env.root, query).unwrap();
+        assert_eq!(data::testkit::long_values(&rows.fields_data[0]), vec![2]);
+        data::insert(&roomy, &env.root, one(3)).unwrap();
     }
 
     /// A user holding Search through one role and Insert through another, with an API key
