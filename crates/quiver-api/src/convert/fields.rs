@@ -751,7 +751,8 @@ fn build_column<'v>(
     }
 }
 
-fn array_to_wire(value: &ArrayValue) -> wire::ScalarField {
+/// One array cell as its wire form (also what REST rows are translated into).
+pub(crate) fn array_to_wire(value: &ArrayValue) -> wire::ScalarField {
     use scalar_field::Data as S;
     let data = match value {
         ArrayValue::Bool(v) => S::BoolData(wire::BoolArray { data: v.clone() }),

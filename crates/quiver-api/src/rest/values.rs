@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use prost::Message;
-use quiver_core::{ArrayValue, ColumnData, DYNAMIC_FIELD_NAME, InsertBatch, Schema};
+use quiver_core::{ColumnData, DYNAMIC_FIELD_NAME, InsertBatch, Schema};
 use serde_json::{Map, Value as Json};
 
-use crate::convert::fields::{wire_element, wire_type};
+use crate::convert::fields::{array_to_wire, wire_element, wire_type};
 use crate::proto::common::{PlaceholderGroup, PlaceholderType, PlaceholderValue};
 use crate::proto::schema::{
     self as wire, field_data, i_ds, scalar_field, template_array_value, template_value,
@@ -77,7 +77,7 @@ fn batch_columns(schema: &Schema, batch: InsertBatch) -> Vec<wire::FieldData> {
                     _ => 0,
                 };
                 scalars(S::ArrayData(wire::ArrayArray {
-                    data: v.iter().map(array_cell).collect(),
+                    data: v.iter().map(array_to_wire).collect(),
                     element_type,
                 }))
             }
@@ -98,25 +98,6 @@ fn batch_columns(schema: &Schema, batch: InsertBatch) -> Vec<wire::FieldData> {
         });
     }
     out
-}
-
-fn array_cell(value: &ArrayValue) -> wire::ScalarField {
-    use scalar_field::Data as S;
-    let data = match value {
-        ArrayValue::Bool(v) => S::BoolData(wire::BoolArray { data: v.clone() }),
-        ArrayValue::Int8(v) => {
-            S::IntData(wire::IntArray { data: v.iter().map(|x| i32::from(*x)).collect() })
-        }
-        ArrayValue::Int16(v) => {
-            S::IntData(wire::IntArray { data: v.iter().map(|x| i32::from(*x)).collect() })
-        }
-        ArrayValue::Int32(v) => S::IntData(wire::IntArray { data: v.clone() }),
-        ArrayValue::Int64(v) => S::LongData(wire::LongArray { data: v.clone() }),
-        ArrayValue::Float(v) => S::FloatData(wire::FloatArray { data: v.clone() }),
-        ArrayValue::Double(v) => S::DoubleData(wire::DoubleArray { data: v.clone() }),
-        ArrayValue::VarChar(v) => S::StringData(wire::StringArray { data: v.clone() }),
-    };
-    wire::ScalarField { data: Some(data) }
 }
 
 /// Query vectors as the placeholder group of a search. Their number and lengths are checked
