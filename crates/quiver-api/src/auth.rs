@@ -19,9 +19,16 @@
 //!
 //! Each refusal is counted in `quiver_auth_failures_total` by its reason (never by who or
 //! from where); an accepted request's user goes to its span and access-log line.
+//!
+//! The audit log records every refusal (the user claimed, the key id of an API key, the
+//! client's address, the method and why) and every acceptance that was a real verification:
+//! an Argon2 check of a password or the digest check of an API key. A password found in the
+//! verified-credential cache is not recorded again (the log would grow by one fsynced record
+//! per request). A verified acceptance whose record cannot be written is refused (fail
+//! closed).
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -29,7 +36,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use quiver_security::{Principal, Secret, SecurityError, SecurityStore, is_api_key_token};
+use quiver_audit::{AuthMethod, AuthOutcome, Event, Text, UserName};
+use quiver_security::{
+    API_KEY_ID_LEN, API_KEY_PREFIX, Principal, Secret, SecurityError, SecurityStore, Verification,
+    is_api_key_token,
+};
 use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
@@ -37,6 +48,7 @@ use crate::listener::PeerInfo;
 use crate::metrics::{AuthFailure, Metrics, Outcome, spawn_blocking_in_span};
 use crate::ratelimit::{RateLimiter, RequestClass, RetryAfter};
 use crate::rest;
+use crate::service::audit::{AUDIT_UNAVAILABLE, AuditTrail};
 
 /// Longest `authorization` value accepted (base64 of a 255-byte name and a 256-byte password;
 /// an API key token is 85 bytes).
@@ -56,6 +68,7 @@ pub(crate) struct AuthLayer {
     limiter: Arc<RateLimiter>,
     metrics: Arc<Metrics>,
     verifications: Arc<Semaphore>,
+    audit: AuditTrail,
 }
 
 impl AuthLayer {
@@ -63,25 +76,39 @@ impl AuthLayer {
         security: Arc<SecurityStore>,
         limiter: Arc<RateLimiter>,
         metrics: Arc<Metrics>,
+        audit: AuditTrail,
     ) -> AuthLayer {
         AuthLayer {
             security,
             limiter,
             metrics,
             verifications: Arc::new(Semaphore::new(MAX_CONCURRENT_VERIFICATIONS)),
+            audit,
         }
     }
 
-    /// Counts a credential that could not be read: absent, or of no accepted form.
-    fn unreadable(&self, value: Option<&http::HeaderValue>) {
-        let reason = if value.is_none() { AuthFailure::Missing } else { AuthFailure::Malformed };
+    /// Counts and records a credential that could not be read: absent, or of no accepted
+    /// form.
+    fn unreadable(&self, value: Option<&http::HeaderValue>, peer: Option<SocketAddr>) {
+        let (reason, outcome) = match value {
+            None => (AuthFailure::Missing, AuthOutcome::MissingCredential),
+            Some(_) => (AuthFailure::Malformed, AuthOutcome::Malformed),
+        };
         self.metrics.auth_failure(reason);
+        let event =
+            Event::Auth { user: None, key_id: None, peer, method: AuthMethod::Missing, outcome };
+        self.audit.record_auth_refusal(&event);
     }
 
     /// The login rate limit, checked before any verification work: per claimed user name
     /// and per address for passwords, per address for API keys. Over gRPC the refusal is
     /// RESOURCE_EXHAUSTED, which clients do not retry.
-    fn admit(&self, credentials: &Credentials, peer: IpAddr) -> Result<(), RetryAfter> {
+    fn admit(
+        &self,
+        credentials: &Credentials,
+        peer_addr: Option<SocketAddr>,
+    ) -> Result<(), RetryAfter> {
+        let peer = ip_of(peer_addr);
         let now = Instant::now();
         let admitted = match credentials {
             Credentials::Password { user, .. } => {
@@ -89,24 +116,30 @@ impl AuthLayer {
             }
             Credentials::ApiKey(_) => self.limiter.check_address(RequestClass::Login, peer, now),
         };
-        admitted.inspect_err(|refusal| {
+        if let Err(refusal) = &admitted {
             tracing::debug!(%peer, %refusal, "authentication rate-limited");
-        })
+            let event = auth_event(credentials, peer_addr, AuthOutcome::RateLimited);
+            self.audit.record_auth_refusal(&event);
+        }
+        admitted
     }
 
     /// Authenticates a REST request; a refusal is the REST response to send.
     async fn authenticate_rest(
         &self,
         headers: &http::HeaderMap,
-        peer: IpAddr,
+        peer: Option<SocketAddr>,
     ) -> Result<Principal, http::Response<tonic::body::Body>> {
         let refusal =
             |response: http::Response<axum::body::Body>| response.map(tonic::body::Body::new);
         let value = headers.get(http::header::AUTHORIZATION);
-        let credentials = parse_rest_authorization(value).map_err(|reason| {
-            self.unreadable(value);
-            refusal(rest::unauthenticated(reason))
-        })?;
+        let credentials = match parse_rest_authorization(value) {
+            Ok(credentials) => credentials,
+            Err(reason) => {
+                self.unreadable(value, peer);
+                return Err(refusal(rest::unauthenticated(reason)));
+            }
+        };
         self.admit(&credentials, peer)
             .map_err(|r| refusal(rest::rate_limited(&r.to_string(), r.wait)))?;
         self.verify(credentials, peer)
@@ -175,10 +208,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let peer = request
-                .extensions()
-                .get::<PeerInfo>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr.ip());
+            let peer = request.extensions().get::<PeerInfo>().map(|p| p.addr);
             let outcome = request.extensions().get::<Outcome>().cloned();
             let accept = |request: &mut http::Request<B>, principal: Principal| {
                 if let Some(outcome) = &outcome {
@@ -206,7 +236,7 @@ where
                     Err(refusal) => Err(refusal.to_grpc_status()),
                 },
                 Err(reason) => {
-                    layer.unreadable(value);
+                    layer.unreadable(value, peer);
                     Err(tonic::Status::unauthenticated(reason))
                 }
             };
@@ -225,8 +255,9 @@ impl AuthLayer {
     async fn verify(
         &self,
         credentials: Credentials,
-        peer: IpAddr,
+        peer_addr: Option<SocketAddr>,
     ) -> Result<Principal, tonic::Status> {
+        let peer = ip_of(peer_addr);
         let _permit = self
             .verifications
             .acquire()
@@ -238,17 +269,48 @@ impl AuthLayer {
             Credentials::Password { .. } => AuthFailure::BadPassword,
             Credentials::ApiKey(_) => AuthFailure::BadApiKey,
         };
-        let outcome = spawn_blocking_in_span(move || match credentials {
-            Credentials::Password { user, password } => {
-                security.authenticate(&user, &password, peer, Instant::now())
+        let audit = self.audit.clone();
+        let outcome = spawn_blocking_in_span(move || {
+            let verified = match &credentials {
+                Credentials::Password { user, password } => {
+                    security.authenticate_verified(user, password, peer, Instant::now())
+                }
+                Credentials::ApiKey(token) => {
+                    let now_unix =
+                        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    security
+                        .authenticate_key(token, peer, Instant::now(), now_unix)
+                        .map(|principal| (principal, Verification::Verified))
+                }
+            };
+            let recorded = match &verified {
+                Ok((_, Verification::Cached)) | Err(_) => None,
+                Ok((principal, Verification::Verified)) => {
+                    Some(verified_event(&credentials, principal, peer_addr))
+                }
+            };
+            let refused = match &verified {
+                Err(SecurityError::Unauthenticated) => Some(AuthOutcome::BadCredentials),
+                Err(SecurityError::Throttled { .. }) => Some(AuthOutcome::Throttled),
+                Ok(_) | Err(_) => None,
+            };
+            if let Some(outcome) = refused {
+                audit.record_auth_refusal(&auth_event(&credentials, peer_addr, outcome));
             }
-            Credentials::ApiKey(token) => {
-                let now_unix =
-                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-                security.authenticate_key(&token, peer, Instant::now(), now_unix)
+            match recorded {
+                Some(event) if audit.record_auth(&event).is_err() => Err(AuditUnavailable),
+                Some(_) | None => Ok(verified.map(|(principal, _)| principal)),
             }
         })
         .await;
+        let outcome = match outcome {
+            Ok(Err(AuditUnavailable)) => {
+                self.metrics.auth_failure(AuthFailure::Error);
+                return Err(tonic::Status::unavailable(AUDIT_UNAVAILABLE));
+            }
+            Ok(Ok(verified)) => Ok(verified),
+            Err(join) => Err(join),
+        };
         let failure = match &outcome {
             Ok(Ok(_)) => None,
             Ok(Err(SecurityError::Unauthenticated)) => Some(bad_credentials),
@@ -271,6 +333,54 @@ impl AuthLayer {
             Err(_) => Err(tonic::Status::internal("authentication failed on the server")),
         }
     }
+}
+
+/// A verified credential whose audit record could not be written.
+struct AuditUnavailable;
+
+fn ip_of(peer: Option<SocketAddr>) -> IpAddr {
+    peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
+}
+
+/// The audit record of an authentication attempt with `credentials` that ended in `outcome`
+/// (never the password or the key's secret: the user claimed, or the key's public id).
+fn auth_event(credentials: &Credentials, peer: Option<SocketAddr>, outcome: AuthOutcome) -> Event {
+    let (user, key_id, method) = match credentials {
+        Credentials::Password { user, .. } => {
+            (Some(UserName::new(user)), None, AuthMethod::Password)
+        }
+        Credentials::ApiKey(token) => (None, api_key_id(token.expose()), AuthMethod::ApiKey),
+    };
+    Event::Auth { user, key_id, peer, method, outcome }
+}
+
+/// The record of a verified credential: the user, and the key's id for an API key.
+fn verified_event(
+    credentials: &Credentials,
+    principal: &Principal,
+    peer: Option<SocketAddr>,
+) -> Event {
+    let method = match credentials {
+        Credentials::Password { .. } => AuthMethod::Password,
+        Credentials::ApiKey(_) => AuthMethod::ApiKey,
+    };
+    Event::Auth {
+        user: Some(UserName::new(&principal.user)),
+        key_id: principal.api_key.as_ref().map(|key| Text::new(&key.id)),
+        peer,
+        method,
+        outcome: AuthOutcome::Ok,
+    }
+}
+
+/// The id (public part) of an API key token, `qvk_<id>_<secret>`, when it has the shape of
+/// one; never any of the secret.
+fn api_key_id(token: &str) -> Option<Text> {
+    let rest = token.strip_prefix(API_KEY_PREFIX)?;
+    let id = rest.get(..API_KEY_ID_LEN)?;
+    let shaped = id.bytes().all(|b| b.is_ascii_hexdigit())
+        && rest.as_bytes().get(API_KEY_ID_LEN) == Some(&b'_');
+    shaped.then(|| Text::new(id))
 }
 
 /// What an `authorization` value carries. `Debug` shows no secret.

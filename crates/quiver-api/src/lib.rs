@@ -10,6 +10,7 @@
 //!   timeout, answered in the request's protocol.
 //! - `limits.rs`: request limits (sizes, counts, top-k, dimension, filter, timeout), each with
 //!   a secure default and a ceiling configuration cannot exceed.
+//! - `deletion_guard.rs`: the mass-deletion guard (force flag and `ForceDelete` privilege).
 //! - `ratelimit.rs`: token buckets per user and per address for reads, writes, DDL and logins;
 //!   `quota.rs`: the disk and memory quotas (caps on the data directory's size and the
 //!   process's resident memory) that refuse inserts.
@@ -25,6 +26,7 @@
 mod auth;
 mod convert;
 mod deadline;
+mod deletion_guard;
 mod error;
 mod limits;
 mod listener;
@@ -38,6 +40,7 @@ mod service;
 mod status;
 pub mod tls;
 
+pub use deletion_guard::{DeletionGuard, FORCE_DELETE_HEADER, GuardSettingError};
 pub use error::ApiError;
 pub use limits::{Limit, LimitOutOfRange, RequestLimits};
 pub use listener::PeerInfo;
@@ -49,5 +52,6 @@ pub use ratelimit::{
     WRITE_REQUEST_COST,
 };
 pub use server::serve;
+pub use service::audit::{AuditTrail, ReadAuditing};
 pub use service::{MilvusApi, rpc_class};
 pub use tls::{ServerTls, TlsSettings, server_tls};

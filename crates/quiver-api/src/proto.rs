@@ -20,3 +20,8 @@ pub mod schema {
 pub mod milvus {
     tonic::include_proto!("milvus.proto.milvus");
 }
+
+/// Quiver's own administrative services (`proto/quiver_admin.proto`): the recycle bin.
+pub mod admin {
+    tonic::include_proto!("quiver.admin.v1");
+}

@@ -15,6 +15,7 @@ use tonic::service::Routes;
 use crate::auth::AuthLayer;
 use crate::deadline::DeadlineLayer;
 use crate::metrics::{self, RequestLayer};
+use crate::proto::admin::recycle_bin_server::RecycleBinServer;
 use crate::proto::milvus::milvus_service_server::MilvusServiceServer;
 use crate::service::MilvusApi;
 use crate::{ApiError, listener, rest};
@@ -53,7 +54,12 @@ pub async fn serve(
 
 /// The authentication layer of the server serving `api`.
 pub(crate) fn auth_layer(api: &MilvusApi) -> AuthLayer {
-    AuthLayer::new(api.security.clone(), api.limiter.clone(), api.metrics.clone())
+    AuthLayer::new(
+        api.security.clone(),
+        api.limiter.clone(),
+        api.metrics.clone(),
+        api.audit.clone(),
+    )
 }
 
 /// Every route: the gRPC service (which keeps tonic's fallback, UNIMPLEMENTED for unknown
@@ -66,8 +72,12 @@ pub(crate) fn routes(api: MilvusApi) -> Routes {
     api.metrics.requests.set_rest_endpoints(endpoints.iter().map(|e| e.path.as_str()));
     let scrape = metrics::router(&api);
     let max_message = api.limits.max_message_bytes();
+    let recycle_bin = RecycleBinServer::new(api.clone())
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
     let service = MilvusServiceServer::new(api)
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message);
-    Routes::from(Routes::new(service).into_axum_router().merge(rest).merge(scrape))
+    let grpc = Routes::new(service).add_service(recycle_bin);
+    Routes::from(grpc.into_axum_router().merge(rest).merge(scrape))
 }

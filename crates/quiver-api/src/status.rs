@@ -150,7 +150,11 @@ impl From<EngineError> for Failure {
             | EngineError::DefaultPartition
             | EngineError::TooManyPartitions { .. }
             | EngineError::DuplicatePrimaryKey { .. }
-            | EngineError::InvalidRequest { .. } => code::INVALID_PARAMETER,
+            | EngineError::InvalidRequest { .. }
+            | EngineError::TrashFull { .. }
+            | EngineError::TrashNotFound { .. }
+            | EngineError::PartitionTrashNotFound { .. }
+            | EngineError::RestorePointOutOfRange { .. } => code::INVALID_PARAMETER,
             EngineError::Index(_) => code::INVALID_PARAMETER,
             // The operator must act: the message names the file or the failure.
             EngineError::Storage(_)

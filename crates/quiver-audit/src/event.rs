@@ -240,6 +240,9 @@ pub enum AdminAction {
     Purge,
     /// Rotating the encryption keys.
     KeyRotation,
+    /// A delete past the mass-deletion guard, forced by a user holding `ForceDelete`; the
+    /// detail gives the collection and the rows it removes of how many.
+    MassDeletion,
 }
 
 /// What a [`Event::Lifecycle`] record marks.

@@ -5,6 +5,7 @@
 //! - `recovery` (`recovery.rs`): reopen time with the rows in the log, then in segments.
 //! - `encryption` (`encryption.rs`): insert, search and reopen with and without encryption at
 //!   rest, in one run.
+//! - `backup` (`backup.rs`): backup create, verify and restore MB/s beside `cp -r`.
 //!
 //! `data.rs` generates the rows, `stats.rs` summarizes the repeats, `disk.rs` and `rss.rs`
 //! report what the engine left on disk and held in memory, `cpu.rs` the CPU time it used.
@@ -13,6 +14,7 @@
 // A benchmark reports its figures on standard output.
 #![allow(clippy::print_stdout)]
 
+mod backup;
 mod cpu;
 mod data;
 mod disk;
@@ -80,6 +82,21 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Backup create, verify and restore MB/s for an encrypted collection, beside `cp -r`.
+    Backup {
+        /// Scratch directory (uses and removes `DIR/source`, `DIR/backup`, ...).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Rows of 128 floats (2,000,000: about 1 GB on disk).
+        #[arg(long, default_value_t = 2_000_000)]
+        rows: usize,
+        /// Runs of each operation; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Seed of the generated rows.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Insert rows/s, search queries/s and reopen time with and without encryption at rest.
     Encryption {
         /// Scratch directory for the data (each run uses and removes a subdirectory).
@@ -134,6 +151,9 @@ fn main() -> anyhow::Result<()> {
             let config =
                 encryption::EncryptionConfig { data_dir, rows, batch, queries, repeats, seed };
             encryption::run(&config)
+        }
+        Command::Backup { data_dir, rows, repeats, seed } => {
+            backup::run(&backup::BackupConfig { data_dir, rows, repeats, seed })
         }
         Command::Recovery { data_dir, rows, repeats, seed, keep } => {
             ensure!(rows >= 1 && repeats >= 1, "rows and repeats must be positive");

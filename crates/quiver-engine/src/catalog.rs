@@ -6,11 +6,14 @@ use quiver_storage::codec::{CodecError, Decoder, Encoder};
 use quiver_storage::{BlockFile, BlockFileWriter};
 
 use crate::EngineError;
+use crate::options::MAX_TRASH;
 
 const KIND: [u8; 8] = *b"QVCATLOG";
 /// Version 2 added aliases, load state, properties and creation time (version 1 was never
-/// released).
-const VERSION: u32 = 2;
+/// released); version 3 the recycle bin. Version 2 is still read (its bin is empty).
+const VERSION: u32 = 3;
+/// The oldest version read.
+const MIN_VERSION: u32 = 2;
 pub(crate) const CATALOG_KEY: &str = "catalog.qvc";
 pub(crate) const DEFAULT_DATABASE: &str = "default";
 /// Most databases (Milvus `rootCoord.maxDatabaseNum`).
@@ -42,6 +45,24 @@ pub(crate) struct CollectionEntry {
     pub(crate) properties: Vec<(String, String)>,
 }
 
+/// A dropped collection in the recycle bin: its files and data key are kept under its id
+/// until it is restored or purged.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TrashedEntry {
+    /// The collection's id, which is also its id in the bin.
+    pub(crate) id: u64,
+    /// The database it was dropped from, by id and by name (the database may be dropped
+    /// meanwhile; a restore recreates it under that name).
+    pub(crate) database: u64,
+    pub(crate) database_name: String,
+    pub(crate) name: String,
+    /// Milliseconds since the Unix epoch.
+    pub(crate) created_ms: u64,
+    pub(crate) dropped_ms: u64,
+    pub(crate) loaded: bool,
+    pub(crate) properties: Vec<(String, String)>,
+}
+
 /// Another name of a collection in the same database.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct AliasEntry {
@@ -57,6 +78,8 @@ pub(crate) struct Catalog {
     pub(crate) databases: Vec<DatabaseEntry>,
     pub(crate) collections: Vec<CollectionEntry>,
     pub(crate) aliases: Vec<AliasEntry>,
+    /// The recycle bin, oldest drop first.
+    pub(crate) trash: Vec<TrashedEntry>,
 }
 
 impl Catalog {
@@ -68,7 +91,13 @@ impl Catalog {
             databases: vec![DatabaseEntry { id: 1, name: DEFAULT_DATABASE.to_owned() }],
             collections: Vec::new(),
             aliases: Vec::new(),
+            trash: Vec::new(),
         }
+    }
+
+    /// Whether `id` names a live or a trashed collection (its directory and data key stay).
+    pub(crate) fn owns_collection_id(&self, id: u64) -> bool {
+        self.collections.iter().any(|c| c.id == id) || self.trash.iter().any(|t| t.id == id)
     }
 
     pub(crate) fn database(&self, name: &str) -> Result<&DatabaseEntry, EngineError> {
@@ -139,6 +168,21 @@ pub(crate) fn encode(catalog: &Catalog) -> Vec<u8> {
         enc.put_str(&a.name);
         enc.put_u64(a.collection);
     }
+    enc.put_len(catalog.trash.len());
+    for t in &catalog.trash {
+        enc.put_u64(t.id);
+        enc.put_u64(t.database);
+        enc.put_str(&t.database_name);
+        enc.put_str(&t.name);
+        enc.put_u64(t.created_ms);
+        enc.put_u64(t.dropped_ms);
+        enc.put_bool(t.loaded);
+        enc.put_len(t.properties.len());
+        for (key, value) in &t.properties {
+            enc.put_str(key);
+            enc.put_str(value);
+        }
+    }
     let mut writer = BlockFileWriter::new(KIND, VERSION);
     writer.add_block(&enc.into_bytes());
     writer.finish()
@@ -146,13 +190,57 @@ pub(crate) fn encode(catalog: &Catalog) -> Vec<u8> {
 
 pub(crate) fn decode(bytes: Vec<u8>) -> Result<Catalog, EngineError> {
     let file = BlockFile::parse(CATALOG_KEY, bytes, KIND, VERSION)?;
+    if file.version() < MIN_VERSION {
+        return Err(EngineError::corrupt(
+            CATALOG_KEY,
+            0,
+            format!("catalog format version {} is not supported", file.version()),
+        ));
+    }
     let block =
         file.block(0).ok_or_else(|| EngineError::corrupt(CATALOG_KEY, 0, "no catalog block"))?;
-    decode_body(&mut Decoder::new(block))
+    decode_body(&mut Decoder::new(block), file.version())
         .map_err(|e| EngineError::corrupt(CATALOG_KEY, e.offset as u64, e.reason))
 }
 
-fn decode_body(dec: &mut Decoder<'_>) -> Result<Catalog, CodecError> {
+fn decode_properties(dec: &mut Decoder<'_>) -> Result<Vec<(String, String)>, CodecError> {
+    let n_properties = dec.get_len(MAX_PROPERTIES as u64)?;
+    let mut properties = Vec::with_capacity(n_properties);
+    for _ in 0..n_properties {
+        let key = dec.get_str(MAX_PROPERTY_LEN as u64)?.to_owned();
+        properties.push((key, dec.get_str(MAX_PROPERTY_LEN as u64)?.to_owned()));
+    }
+    Ok(properties)
+}
+
+fn decode_trash(dec: &mut Decoder<'_>) -> Result<Vec<TrashedEntry>, CodecError> {
+    let max_name = quiver_core::MAX_NAME_LEN as u64;
+    let n_trash = dec.get_len(MAX_TRASH as u64)?;
+    let mut trash = Vec::with_capacity(n_trash.min(dec.remaining() / 40));
+    for _ in 0..n_trash {
+        let id = dec.get_u64()?;
+        let database = dec.get_u64()?;
+        let database_name = dec.get_str(max_name)?.to_owned();
+        let name = dec.get_str(max_name)?.to_owned();
+        let created_ms = dec.get_u64()?;
+        let dropped_ms = dec.get_u64()?;
+        let loaded = dec.get_bool()?;
+        let properties = decode_properties(dec)?;
+        trash.push(TrashedEntry {
+            id,
+            database,
+            database_name,
+            name,
+            created_ms,
+            dropped_ms,
+            loaded,
+            properties,
+        });
+    }
+    Ok(trash)
+}
+
+fn decode_body(dec: &mut Decoder<'_>, version: u32) -> Result<Catalog, CodecError> {
     let max_name = quiver_core::MAX_NAME_LEN as u64;
     let next_database_id = dec.get_u64()?;
     let next_collection_id = dec.get_u64()?;
@@ -170,12 +258,7 @@ fn decode_body(dec: &mut Decoder<'_>) -> Result<Catalog, CodecError> {
         let name = dec.get_str(max_name)?.to_owned();
         let created_ms = dec.get_u64()?;
         let loaded = dec.get_bool()?;
-        let n_properties = dec.get_len(MAX_PROPERTIES as u64)?;
-        let mut properties = Vec::with_capacity(n_properties);
-        for _ in 0..n_properties {
-            let key = dec.get_str(MAX_PROPERTY_LEN as u64)?.to_owned();
-            properties.push((key, dec.get_str(MAX_PROPERTY_LEN as u64)?.to_owned()));
-        }
+        let properties = decode_properties(dec)?;
         collections.push(CollectionEntry { id, database, name, created_ms, loaded, properties });
     }
     let n_aliases = dec.get_len((MAX_ALIASES * MAX_DATABASES) as u64)?;
@@ -185,6 +268,61 @@ fn decode_body(dec: &mut Decoder<'_>) -> Result<Catalog, CodecError> {
         let name = dec.get_str(max_name)?.to_owned();
         aliases.push(AliasEntry { database, name, collection: dec.get_u64()? });
     }
+    let trash = if version >= 3 { decode_trash(dec)? } else { Vec::new() };
     dec.finish()?;
-    Ok(Catalog { next_database_id, next_collection_id, databases, collections, aliases })
+    Ok(Catalog { next_database_id, next_collection_id, databases, collections, aliases, trash })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Catalog {
+        let mut catalog = Catalog::initial();
+        catalog.collections.push(CollectionEntry {
+            id: 1,
+            database: 1,
+            name: "live".to_owned(),
+            created_ms: 5,
+            loaded: true,
+            properties: vec![("k".to_owned(), "v".to_owned())],
+        });
+        catalog
+    }
+
+    #[test]
+    fn the_recycle_bin_round_trips() {
+        let mut catalog = sample();
+        catalog.trash.push(TrashedEntry {
+            id: 2,
+            database: 7,
+            database_name: "gone".to_owned(),
+            name: "old".to_owned(),
+            created_ms: 1,
+            dropped_ms: 3,
+            loaded: false,
+            properties: vec![("a".to_owned(), "b".to_owned())],
+        });
+        assert_eq!(decode(encode(&catalog)).unwrap(), catalog);
+    }
+
+    /// A version 2 catalog is a version 3 body without the bin (the empty bin's count is
+    /// the last eight bytes).
+    #[test]
+    fn a_version_2_catalog_is_read_with_an_empty_bin_and_version_1_is_refused() {
+        let catalog = sample();
+        let v3 = encode(&catalog);
+        let file = BlockFile::parse(CATALOG_KEY, v3, KIND, VERSION).unwrap();
+        let body = file.block(0).unwrap();
+        let old_body = &body[..body.len() - 8];
+        for (version, readable) in [(2, true), (1, false)] {
+            let mut writer = BlockFileWriter::new(KIND, version);
+            writer.add_block(old_body);
+            let decoded = decode(writer.finish());
+            assert_eq!(decoded.is_ok(), readable, "version {version}: {decoded:?}");
+            if readable {
+                assert_eq!(decoded.unwrap(), catalog);
+            }
+        }
+    }
 }

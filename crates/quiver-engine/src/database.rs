@@ -27,11 +27,17 @@ use quiver_storage::{
 
 use crate::catalog::{
     self, AliasEntry, CATALOG_KEY, Catalog, CollectionEntry, DEFAULT_DATABASE, DatabaseEntry,
-    MAX_ALIASES, MAX_COLLECTIONS, MAX_DATABASES, MAX_PROPERTIES, MAX_PROPERTY_LEN,
+    MAX_ALIASES, MAX_COLLECTIONS, MAX_DATABASES, MAX_PROPERTIES, MAX_PROPERTY_LEN, TrashedEntry,
 };
 use crate::collection::{Collection, collection_dir};
 use crate::index::BuildQueue;
+use crate::options::MAX_TRASH;
 use crate::{Encryption, EngineError, Options};
+
+mod restore;
+mod trash;
+
+pub use trash::TrashEntry;
 
 /// An open data directory. Dropping it stops the background tasks (the sealer and the index
 /// builder, after the build in progress).
@@ -82,8 +88,9 @@ impl Database {
         };
         // Directories the catalog does not name are leftovers of a create or drop that a
         // crash interrupted.
+        // Collections in the recycle bin keep theirs.
         for name in backend.list("collections")? {
-            let known = catalog.collections.iter().any(|c| c.id.to_string() == name);
+            let known = name.parse::<u64>().is_ok_and(|id| catalog.owns_collection_id(id));
             if !known {
                 backend.remove_dir_all(&format!("collections/{name}"))?;
             }
@@ -92,7 +99,7 @@ impl Database {
         // after a drop that removed the directory.
         if let Some(keys) = &keys {
             for id in keys.collection_key_ids() {
-                if !catalog.collections.iter().any(|c| c.id == id) {
+                if !catalog.owns_collection_id(id) {
                     keys.destroy_collection_key(id)?;
                 }
             }
@@ -183,8 +190,17 @@ impl Database {
         name: &str,
         spec: SchemaSpec,
     ) -> Result<Arc<Collection>, EngineError> {
+        self.create_collection_with_schema(database, name, Schema::new(spec)?)
+    }
+
+    /// Creates a collection with a `_default` partition from a validated schema.
+    fn create_collection_with_schema(
+        &self,
+        database: &str,
+        name: &str,
+        schema: Schema,
+    ) -> Result<Arc<Collection>, EngineError> {
         Name::new(NameKind::Collection, name)?;
-        let schema = Schema::new(spec)?;
         let mut catalog = self.inner.catalog.lock();
         let db = catalog.database(database)?.id;
         if catalog.collections.iter().any(|c| c.database == db && c.name == name) {
@@ -227,25 +243,44 @@ impl Database {
         Ok(collection)
     }
 
-    /// Drops a collection and its data. It must be named by its name, not an alias, and have
-    /// no aliases left (as in Milvus: an alias silently pointing nowhere would be worse).
+    /// Drops a collection: moves it to the recycle bin (see [`Database::list_trash`]), where it
+    /// stays, stopped and not served, for [`Options::trash_retention`]; its name is free at
+    /// once. With a zero retention its data is removed at once. It must be named by its name,
+    /// not an alias, and have no aliases left (as in Milvus: an alias silently pointing
+    /// nowhere would be worse). A full bin refuses the drop ([`EngineError::TrashFull`]).
     pub fn drop_collection(&self, database: &str, name: &str) -> Result<(), EngineError> {
         let mut catalog = self.inner.catalog.lock();
-        let id = catalog.collection(database, name)?.id;
+        let entry = catalog.collection(database, name)?.clone();
+        let id = entry.id;
         let aliases: Vec<String> =
             catalog.aliases.iter().filter(|a| a.collection == id).map(|a| a.name.clone()).collect();
         if !aliases.is_empty() {
             return Err(EngineError::CollectionHasAliases { name: name.to_owned(), aliases });
         }
+        let keep = !self.inner.options.trash_retention.is_zero();
+        if keep && catalog.trash.len() >= MAX_TRASH {
+            return Err(EngineError::TrashFull { max: MAX_TRASH });
+        }
         let mut next = catalog.clone();
         next.collections.retain(|c| c.id != id);
+        if keep {
+            next.trash.push(TrashedEntry {
+                id,
+                database: entry.database,
+                database_name: database.to_owned(),
+                name: entry.name,
+                created_ms: entry.created_ms,
+                dropped_ms: now_ms(),
+                loaded: entry.loaded,
+                properties: entry.properties,
+            });
+        }
         self.commit_catalog(&mut catalog, next)?;
         if let Some(Slot::Ready(collection)) = self.inner.collections.write().remove(&id) {
             collection.stop();
         }
-        self.inner.backend.remove_dir_all(&collection_dir(id))?;
-        if let Some(keys) = &self.inner.keys {
-            keys.destroy_collection_key(id)?;
+        if !keep {
+            remove_collection_data(&self.inner, id)?;
         }
         Ok(())
     }
@@ -519,9 +554,7 @@ impl Database {
     }
 
     fn commit_catalog(&self, current: &mut Catalog, next: Catalog) -> Result<(), EngineError> {
-        self.inner.backend.write_atomic(CATALOG_KEY, &catalog::encode(&next))?;
-        *current = next;
-        Ok(())
+        commit_catalog(&self.inner, current, next)
     }
 }
 
@@ -550,6 +583,13 @@ pub struct CollectionInfo {
     pub loaded: bool,
     pub properties: Vec<(String, String)>,
     pub aliases: Vec<String>,
+}
+
+/// Writes `next` as the catalog, then makes it the one in memory.
+fn commit_catalog(inner: &Inner, current: &mut Catalog, next: Catalog) -> Result<(), EngineError> {
+    inner.backend.write_atomic(CATALOG_KEY, &catalog::encode(&next))?;
+    *current = next;
+    Ok(())
 }
 
 fn name_conflict(database: &str, name: &str, kind: &'static str) -> EngineError {
@@ -660,10 +700,22 @@ fn lock_dir(path: &Path) -> Result<File, EngineError> {
     }
 }
 
-/// Seals growing segments that reached their age, until the database is dropped.
+/// Removes the files and the data key of a collection the catalog no longer names.
+fn remove_collection_data(inner: &Inner, id: u64) -> Result<(), EngineError> {
+    inner.backend.remove_dir_all(&collection_dir(id))?;
+    if let Some(keys) = &inner.keys {
+        keys.destroy_collection_key(id)?;
+    }
+    Ok(())
+}
+
+/// Seals growing segments that reached their age and purges the recycle bin's expired
+/// entries, until the database is dropped.
 fn maintain(inner: Weak<Inner>, stopped: mpsc::Receiver<()>, interval: std::time::Duration) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
         let Some(inner) = inner.upgrade() else { return };
+        // A failure leaves the entries for the next round (or an operator's purge).
+        let _ = trash::purge_expired(&inner, now_ms());
         let collections: Vec<Arc<Collection>> = inner
             .collections
             .read()
@@ -674,9 +726,11 @@ fn maintain(inner: Weak<Inner>, stopped: mpsc::Receiver<()>, interval: std::time
             })
             .collect();
         let now = Instant::now();
+        let wall_ms = now_ms();
         for collection in collections {
             // A failure stops the collection's writes; its next writer sees the error.
             let _ = collection.seal_if_due(now);
+            let _ = collection.purge_expired_partitions(wall_ms);
         }
     }
 }

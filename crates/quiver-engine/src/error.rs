@@ -91,6 +91,22 @@ pub enum EngineError {
     #[error("collection {name:?} stopped accepting writes after a storage failure; reopen it")]
     FailStopped { name: String },
 
+    #[error(
+        "the recycle bin is full ({max} dropped collections); purge entries (`quiver trash purge`) before dropping more"
+    )]
+    TrashFull { max: usize },
+
+    #[error("no dropped collection with id {id} in the recycle bin")]
+    TrashNotFound { id: u64 },
+
+    #[error("no dropped partition with id {id} in the collection's recycle bin")]
+    PartitionTrashNotFound { id: i64 },
+
+    #[error(
+        "cannot restore to {requested_ms} ms since the epoch: the restorable window runs from {earliest_ms} to {latest_ms} ms"
+    )]
+    RestorePointOutOfRange { requested_ms: u64, earliest_ms: u64, latest_ms: u64 },
+
     #[error("invalid {what}: {reason}")]
     InvalidRequest { what: &'static str, reason: String },
 

@@ -6,11 +6,14 @@ use quiver_storage::codec::{CodecError, Decoder, Encoder};
 use quiver_storage::{BlockFile, BlockFileWriter};
 
 use crate::EngineError;
+use crate::collection::{MAX_TIMELINE_ENTRIES, Timeline};
 use crate::index::{IndexSpec, IndexType};
 use crate::options::MAX_PARTITIONS;
 
 const KIND: [u8; 8] = *b"QVMANIFS";
-const VERSION: u32 = 1;
+/// Version 2 added the purge horizon and the timeline (point-in-time restore); version 1 is
+/// still read (no horizon, an empty timeline).
+const VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct PartitionMeta {
@@ -40,6 +43,14 @@ pub(crate) struct Manifest {
     /// The vector indexes defined on the collection (their per-segment files are derived
     /// data, rebuilt when missing or damaged).
     pub(crate) indexes: Vec<IndexSpec>,
+    /// Compaction has purged the rows deleted at or below this LSN: no restore can see a
+    /// state before it.
+    pub(crate) purged_through_lsn: u64,
+    /// `(unix millis, lsn)` entries of the collection's timeline, at or below the checkpoint.
+    pub(crate) timeline: Vec<(u64, u64)>,
+    /// Partitions in the collection's recycle bin, with the unix millis of their drop; their
+    /// segments stay listed in `segments` until purged.
+    pub(crate) dropped_partitions: Vec<(PartitionMeta, u64)>,
 }
 
 pub(crate) fn encode(manifest: &Manifest) -> Vec<u8> {
@@ -82,6 +93,18 @@ pub(crate) fn encode(manifest: &Manifest) -> Vec<u8> {
             enc.put_str(value);
         }
     }
+    enc.put_u64(manifest.purged_through_lsn);
+    enc.put_len(manifest.timeline.len());
+    for (ms, lsn) in &manifest.timeline {
+        enc.put_u64(*ms);
+        enc.put_u64(*lsn);
+    }
+    enc.put_len(manifest.dropped_partitions.len());
+    for (partition, dropped_ms) in &manifest.dropped_partitions {
+        enc.put_i64(partition.id);
+        enc.put_str(&partition.name);
+        enc.put_u64(*dropped_ms);
+    }
     let mut writer = BlockFileWriter::new(KIND, VERSION);
     writer.add_block(&enc.into_bytes());
     writer.finish()
@@ -101,6 +124,25 @@ pub(crate) fn decode(path: &str, bytes: Vec<u8>) -> Result<Manifest, EngineError
         let spec = IndexSpec::parse(&field, &name, &index_type, &metric, &params)
             .map_err(|e| EngineError::corrupt(path, at, format!("stored index: {e}")))?;
         manifest.indexes.push(spec);
+    }
+    if file.version() >= 2 {
+        manifest.purged_through_lsn = dec.get_u64().map_err(codec)?;
+        let n = dec.get_len(MAX_TIMELINE_ENTRIES as u64).map_err(codec)?;
+        let mut entries = Vec::with_capacity(n.min(dec.remaining() / 16));
+        for _ in 0..n {
+            entries.push((dec.get_u64().map_err(codec)?, dec.get_u64().map_err(codec)?));
+        }
+        if Timeline::from_entries(entries.clone()).is_none() {
+            return Err(EngineError::corrupt(path, 0, "timeline entries are not increasing"));
+        }
+        manifest.timeline = entries;
+        let n = dec.get_len(MAX_PARTITIONS as u64).map_err(codec)?;
+        for _ in 0..n {
+            let id = dec.get_i64().map_err(codec)?;
+            let name = dec.get_str(quiver_core::MAX_NAME_LEN as u64).map_err(codec)?.to_owned();
+            let dropped_ms = dec.get_u64().map_err(codec)?;
+            manifest.dropped_partitions.push((PartitionMeta { id, name }, dropped_ms));
+        }
     }
     dec.finish().map_err(codec)?;
     Ok(manifest)
@@ -156,5 +198,8 @@ fn decode_body(dec: &mut Decoder<'_>) -> Result<Manifest, CodecError> {
         partitions,
         segments,
         indexes: Vec::new(),
+        purged_through_lsn: 0,
+        timeline: Vec::new(),
+        dropped_partitions: Vec::new(),
     })
 }

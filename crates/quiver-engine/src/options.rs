@@ -26,6 +26,10 @@ pub struct Options {
     /// they are. A directory is either encrypted or not: `Database::open` refuses a mismatch.
     /// Off by default here (tests and benchmarks need both); the server turns it on.
     pub encryption: Option<Encryption>,
+    /// How long a dropped collection stays in the recycle bin, and how long deleted rows stay
+    /// restorable by point-in-time restore, before the maintenance task (or `compact`) purges
+    /// them. `Duration::ZERO` drops and purges at once (no recycle bin, no restore).
+    pub trash_retention: Duration,
 }
 
 /// Encryption at rest: the master key that unlocks the data directory's keyring.
@@ -62,9 +66,16 @@ impl Default for Options {
             index_build_threads: 0,
             backend: None,
             encryption: None,
+            trash_retention: DEFAULT_TRASH_RETENTION,
         }
     }
 }
+
+/// How long dropped collections and deleted rows stay restorable by default: 7 days.
+pub const DEFAULT_TRASH_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Most collections the recycle bin holds at once, over all databases; a drop beyond it is
+/// refused until an operator purges.
+pub const MAX_TRASH: usize = 65_536;
 
 /// Most partitions per collection (Milvus's configured ceiling).
 pub const MAX_PARTITIONS: usize = 4096;

@@ -68,6 +68,6 @@ pub use state::{
     MAX_GRANTS, MAX_PRIVILEGE_GROUPS, MAX_ROLES, MAX_USERS, PrivilegeGroupInfo, SecurityState,
     UserInfo,
 };
-pub use store::{ApiKeyRef, Principal, SecurityStore};
+pub use store::{ApiKeyRef, Principal, SecurityStore, Verification};
 pub use store_codec::SECURITY_FILE;
 pub use throttle::{MAX_TRACKED_NAME_LEN, Throttle, ThrottleConfig, address_key, user_key};

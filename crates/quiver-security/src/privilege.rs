@@ -163,6 +163,9 @@ privileges! {
     DropPrivilegeGroup => Some(Cluster),
     ListPrivilegeGroups => Some(Cluster),
     OperatePrivilegeGroup => Some(Cluster),
+    // Quiver's own: a delete or drop past the mass-deletion guard needs it (besides the
+    // request's force flag). No built-in group holds it; admin, a grant of it or `*` does.
+    ForceDelete => Some(Collection),
 }
 
 impl Privilege {

@@ -59,6 +59,17 @@ pub struct Principal {
     pub api_key: Option<ApiKeyRef>,
 }
 
+/// How [`SecurityStore::authenticate_verified`] accepted a password: by a real Argon2
+/// verification, or by a hit in the verified-credential cache. The audit log records the
+/// first and not the second (a cache hit repeats a verification already recorded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// Argon2 verified the password against the stored hash.
+    Verified,
+    /// The credential cache held this password as verified.
+    Cached,
+}
+
 /// Which API key a principal authenticated with. Names nothing secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiKeyRef {
@@ -185,6 +196,18 @@ impl SecurityStore {
         peer: IpAddr,
         now: Instant,
     ) -> Result<Principal, SecurityError> {
+        self.authenticate_verified(user, password, peer, now).map(|(principal, _)| principal)
+    }
+
+    /// [`SecurityStore::authenticate`], also saying whether the password was verified by
+    /// Argon2 or found in the credential cache.
+    pub fn authenticate_verified(
+        &self,
+        user: &str,
+        password: &Secret,
+        peer: IpAddr,
+        now: Instant,
+    ) -> Result<(Principal, Verification), SecurityError> {
         self.throttle.check(user, peer, now)?;
         if user.len() > MAX_USER_NAME_LEN || password.len() > MAX_PASSWORD_LEN {
             // No such credential can exist, for any user: refuse without spending Argon2 on
@@ -198,7 +221,7 @@ impl SecurityStore {
         let generation = record.map_or(0, |r| r.generation);
         if self.cache.lookup(user, password, generation, now) && record.is_some() {
             self.throttle.record_success(user);
-            return Ok(Principal::unrestricted(user));
+            return Ok((Principal::unrestricted(user), Verification::Cached));
         }
         let verified = {
             let _permit = self.argon2.acquire();
@@ -214,7 +237,7 @@ impl SecurityStore {
             Some(record) if verified => {
                 self.cache.insert(user, password, record.generation, now);
                 self.throttle.record_success(user);
-                Ok(Principal::unrestricted(user))
+                Ok((Principal::unrestricted(user), Verification::Verified))
             }
             Some(_) | None => {
                 self.throttle.record_failure(user, peer, now);

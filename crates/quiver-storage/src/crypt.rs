@@ -67,7 +67,7 @@ mod keys;
 
 pub use encrypted::{EncryptedBackend, is_encrypted_file, rotate_master_key};
 pub use keyring::KEYRING_KEY;
-pub use keys::{KEY_LEN, KeyId, MASTER_KEY_PREFIX, MasterKey, Scope};
+pub use keys::{DerivedKey, KEY_LEN, KeyId, MASTER_KEY_PREFIX, MasterKey, Scope};
 
 #[cfg(test)]
 pub(crate) mod test_support;

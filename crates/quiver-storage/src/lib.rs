@@ -27,7 +27,7 @@ pub use backend::{AppendFile, Backend};
 pub use block_file::{BlockFile, BlockFileWriter};
 pub use codec::{CodecError, Decoder, Encoder};
 pub use crypt::{
-    EncryptedBackend, KEY_LEN, KEYRING_KEY, KeyId, MASTER_KEY_PREFIX, MasterKey, Scope,
+    DerivedKey, EncryptedBackend, KEY_LEN, KEYRING_KEY, KeyId, MASTER_KEY_PREFIX, MasterKey, Scope,
     is_encrypted_file, rotate_master_key,
 };
 pub use error::{Result, StorageError};

@@ -3,12 +3,14 @@
 //!
 //! The audit key lives beside the data directory, never inside it (`DIR.audit-key` by
 //! default, [`default_key_path`]): someone who can edit the log but not read that file cannot
-//! forge a record. `serve` creates it on first start; these commands only read it.
+//! forge a record. `serve` creates it on first start ([`serve_key`]); these commands only read
+//! it.
 
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use quiver_audit::{AuditKey, EventKind, HeadRef, RecordFilter, parse_timestamp, read_records};
 
 /// The audit key's default path: `DIR.audit-key`, a sibling of the data directory.
@@ -58,6 +60,53 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         until: Option<String>,
     },
+}
+
+/// The audit key for serving `data_dir`, from `key_file`, resolved like the master key
+/// (`crate::keys::master_key`): a key file inside the data directory is refused; a missing
+/// file is created (mode 0600) only when the data directory is new (`fresh`); a data
+/// directory that holds data and has no audit key is refused, naming the path, never given a
+/// new key (that would start a new log and hide the old one's loss).
+pub(crate) fn serve_key(data_dir: &Path, key_file: &Path, fresh: bool) -> anyhow::Result<AuditKey> {
+    check_key_outside(data_dir, key_file)?;
+    if key_file.exists() {
+        return AuditKey::from_file(key_file)
+            .with_context(|| format!("audit key file {}", key_file.display()));
+    }
+    if !fresh {
+        bail!(
+            "the data directory holds data but the audit key file {} does not exist: give the \
+             audit key of this data directory (--audit-key-file)",
+            key_file.display()
+        );
+    }
+    let key = AuditKey::create_file(key_file)
+        .with_context(|| format!("cannot create the audit key file {}", key_file.display()))?;
+    tracing::warn!(
+        path = %key_file.display(),
+        "generated the audit key; keep it apart from the data: it verifies the audit log"
+    );
+    println!("quiver: audit key written to {}", key_file.display());
+    Ok(key)
+}
+
+/// Refuses an audit key file inside the data directory, where whoever can edit the log could
+/// read the key and forge records. Both must exist or have an existing parent.
+fn check_key_outside(data_dir: &Path, key_file: &Path) -> anyhow::Result<()> {
+    let data = fs::canonicalize(data_dir)
+        .with_context(|| format!("data directory {}", data_dir.display()))?;
+    let parent = key_file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = fs::canonicalize(parent)
+        .with_context(|| format!("directory of the audit key file {}", key_file.display()))?;
+    if parent.starts_with(&data) {
+        bail!(
+            "the audit key file {} is inside the data directory {}: keep it outside, or anyone \
+             who can edit the log can also forge its records",
+            key_file.display(),
+            data_dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn parse_kind(text: &str) -> Result<EventKind, String> {
@@ -150,6 +199,28 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_key_is_created_only_for_a_new_data_directory_and_never_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let file = dir.path().join("data.audit-key");
+        let err = serve_key(&data, &file, false).unwrap_err();
+        assert!(err.to_string().contains(&file.display().to_string()), "{err}");
+        assert!(!file.exists());
+        serve_key(&data, &file, true).unwrap();
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&file).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600);
+        // Loaded, not replaced, on the next start.
+        let text = fs::read_to_string(&file).unwrap();
+        serve_key(&data, &file, false).unwrap();
+        assert_eq!(fs::read_to_string(&file).unwrap(), text);
+        let inside = serve_key(&data, &data.join("audit.key"), true).unwrap_err();
+        assert!(inside.to_string().contains("inside the data directory"), "{inside}");
+        assert!(!data.join("audit.key").exists());
+    }
 
     #[test]
     fn kinds_parse_case_insensitively_and_unknown_ones_are_refused() {

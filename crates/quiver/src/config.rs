@@ -10,13 +10,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use quiver_api::{ClassLimits, Limit, Rate, RateLimits, RequestLimits, TlsSettings};
+use std::time::Duration;
+
+use quiver_api::{ClassLimits, DeletionGuard, Limit, Rate, RateLimits, RequestLimits, TlsSettings};
 use serde::Deserialize;
 
 /// The default listen address: Milvus's port, on loopback only.
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:19530";
 /// Smallest memory quota: below it the server could not even start serving.
 const MIN_MEMORY_QUOTA: u64 = 64 << 20;
+/// Default retention of dropped and deleted data: a week, like the engine's default.
+const DEFAULT_RETENTION_HOURS: u64 = 7 * 24;
 /// Largest config file read.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -31,6 +35,37 @@ pub(crate) struct FileConfig {
     pub(crate) tls: TlsFile,
     #[serde(default)]
     pub(crate) limits: LimitsFile,
+    #[serde(default)]
+    pub(crate) audit: AuditFile,
+    #[serde(default)]
+    pub(crate) deletion: DeletionFile,
+}
+
+/// How long dropped and deleted data stays recoverable, and the mass-deletion guard.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeletionFile {
+    /// Dropped collections and partitions stay in the recycle bin, and deleted rows stay
+    /// restorable to a point in time, this long (default 168, a week); 0 deletes at once.
+    pub(crate) retention_hours: Option<u64>,
+    /// A delete of more than this share of a collection (above `guard_min_rows` rows) needs
+    /// force and `ForceDelete` (default 50; 100 turns the share test off).
+    pub(crate) guard_max_share_percent: Option<u64>,
+    /// A delete of more rows than this needs force and `ForceDelete` (default 1,000,000).
+    pub(crate) guard_max_rows: Option<u64>,
+    /// Deletes of at most this many rows are never mass deletions (default 1,000).
+    pub(crate) guard_min_rows: Option<u64>,
+}
+
+/// Longest retention: ten years.
+const MAX_RETENTION_HOURS: u64 = 10 * 366 * 24;
+
+/// What the audit log records besides authentication, DDL, DCL and writes (always recorded).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditFile {
+    /// `true` records every search and query too (default `false`).
+    pub(crate) reads: Option<bool>,
 }
 
 /// Rate limits per user (each client address gets four times these) and the disk quota.
@@ -106,6 +141,8 @@ pub(crate) struct CliSettings {
     pub(crate) insecure: bool,
     /// The master key file of encryption at rest (default: `DIR.master-key`).
     pub(crate) master_key_file: Option<PathBuf>,
+    /// The audit key file (default: `DIR.audit-key`).
+    pub(crate) audit_key_file: Option<PathBuf>,
 }
 
 /// Settings after resolution: what the server runs with.
@@ -122,6 +159,15 @@ pub(crate) struct Settings {
     /// Where the master key is (or is generated on a first start): beside the data
     /// directory, never inside it (checked at start).
     pub(crate) master_key_file: PathBuf,
+    /// Where the audit key is (or is generated on a first start): beside the data directory,
+    /// never inside it (checked at start).
+    pub(crate) audit_key_file: PathBuf,
+    /// Whether searches and queries are audited (`[audit] reads`, default off).
+    pub(crate) audit_reads: bool,
+    /// How long the recycle bin and deleted rows are kept (`[deletion] retention_hours`).
+    pub(crate) retention: Duration,
+    /// The mass-deletion guard (`[deletion] guard_*`).
+    pub(crate) deletion_guard: DeletionGuard,
 }
 
 pub(crate) fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -201,8 +247,15 @@ pub(crate) fn resolve(cli: &CliSettings) -> anyhow::Result<Settings> {
         .master_key_file
         .clone()
         .unwrap_or_else(|| crate::keys::default_master_key_path(&data_dir));
+    let audit_key_file =
+        cli.audit_key_file.clone().unwrap_or_else(|| crate::audit::default_key_path(&data_dir));
+    let (retention, deletion_guard) = deletion(&file.deletion)?;
     Ok(Settings {
+        retention,
+        deletion_guard,
         master_key_file,
+        audit_key_file,
+        audit_reads: file.audit.reads.unwrap_or(false),
         data_dir,
         listen,
         tls,
@@ -211,6 +264,21 @@ pub(crate) fn resolve(cli: &CliSettings) -> anyhow::Result<Settings> {
         max_data_bytes: file.limits.max_data_bytes,
         max_memory_bytes: file.limits.max_memory_bytes,
     })
+}
+
+fn deletion(file: &DeletionFile) -> anyhow::Result<(Duration, DeletionGuard)> {
+    let hours = file.retention_hours.unwrap_or(DEFAULT_RETENTION_HOURS);
+    if hours > MAX_RETENTION_HOURS {
+        bail!("deletion.retention_hours must be at most {MAX_RETENTION_HOURS}, not {hours}");
+    }
+    let defaults = DeletionGuard::default();
+    let guard = DeletionGuard::new(
+        file.guard_max_share_percent.unwrap_or(defaults.max_share_percent()),
+        file.guard_max_rows.unwrap_or(defaults.max_rows()),
+        file.guard_min_rows.unwrap_or(defaults.min_rows()),
+    )
+    .map_err(|e| anyhow::anyhow!("[deletion]: {e}"))?;
+    Ok((Duration::from_secs(hours * 3600), guard))
 }
 
 fn rate_limits(file: &LimitsFile) -> anyhow::Result<RateLimits> {
@@ -241,6 +309,7 @@ mod tests {
             config: None,
             insecure,
             master_key_file: None,
+            audit_key_file: None,
         }
     }
 
@@ -333,6 +402,53 @@ mod tests {
     }
 
     #[test]
+    fn retention_and_the_deletion_guard_default_to_a_week_and_half_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quiver.toml");
+        let mut settings = cli("127.0.0.1:0", false);
+        let resolved = resolve(&settings).unwrap();
+        assert_eq!(resolved.retention, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(resolved.deletion_guard, DeletionGuard::default());
+        settings.config = Some(path.clone());
+        let text = "[deletion]\nretention_hours = 0\nguard_max_share_percent = 20\n\
+                    guard_max_rows = 500\nguard_min_rows = 10\n";
+        fs::write(&path, text).unwrap();
+        let resolved = resolve(&settings).unwrap();
+        assert_eq!(resolved.retention, Duration::ZERO);
+        assert_eq!(resolved.deletion_guard, DeletionGuard::new(20, 500, 10).unwrap());
+        for (bad, key) in [
+            ("retention_hours = 87841", "retention_hours"),
+            ("guard_max_share_percent = 0", "max_share_percent"),
+            ("guard_max_share_percent = 101", "max_share_percent"),
+            ("guard_max_rows = 0", "max_rows"),
+            ("guard_max_rows = 5\nguard_min_rows = 6", "min_rows"),
+            ("guard_share = 5", "unknown field"),
+        ] {
+            fs::write(&path, format!("[deletion]\n{bad}\n")).unwrap();
+            let err = format!("{:#}", resolve(&settings).unwrap_err());
+            assert!(err.contains(key), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn audit_reads_are_off_by_default_and_turned_on_by_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("quiver.toml");
+        let mut settings = cli("127.0.0.1:0", false);
+        let resolved = resolve(&settings).unwrap();
+        assert!(!resolved.audit_reads);
+        assert_eq!(resolved.audit_key_file, PathBuf::from("/tmp/d.audit-key"));
+        settings.config = Some(path.clone());
+        fs::write(&path, "[audit]\nreads = true\n").unwrap();
+        assert!(resolve(&settings).unwrap().audit_reads);
+        fs::write(&path, "[audit]\nread = true\n").unwrap();
+        assert!(format!("{:#}", resolve(&settings).unwrap_err()).contains("unknown field"));
+        settings.audit_key_file = Some(PathBuf::from("/keys/audit"));
+        fs::write(&path, "").unwrap();
+        assert_eq!(resolve(&settings).unwrap().audit_key_file, PathBuf::from("/keys/audit"));
+    }
+
+    #[test]
     fn command_line_wins_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("quiver.toml");
@@ -343,6 +459,7 @@ mod tests {
             config: Some(path),
             insecure: false,
             master_key_file: None,
+            audit_key_file: None,
         })
         .unwrap();
         assert_eq!(settings.listen.port(), 2);

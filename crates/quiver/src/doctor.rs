@@ -188,6 +188,7 @@ mod tests {
             config: None,
             insecure,
             master_key_file: None,
+            audit_key_file: None,
         }
     }
 

@@ -5,12 +5,14 @@
 #![allow(clippy::print_stdout)]
 
 mod audit;
+mod backup;
 mod bench;
 mod config;
 mod doctor;
 mod keys;
 mod quickstart;
 mod serve;
+mod trash;
 
 use std::path::PathBuf;
 
@@ -62,6 +64,12 @@ enum Command {
     /// Verify or read the tamper-evident audit log of a data directory.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Create, verify and restore verified backups of a data directory.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// The recycle bin: list, restore or purge dropped collections, and point-in-time restore.
+    #[command(subcommand)]
+    Trash(trash::TrashCommand),
 }
 
 #[derive(Subcommand)]
@@ -95,6 +103,10 @@ struct ServeArgs {
     /// directory; generated on a first start]. QUIVER_MASTER_KEY may hold the key instead.
     #[arg(long)]
     master_key_file: Option<PathBuf>,
+    /// The key of the tamper-evident audit log [default: DIR.audit-key, beside the data
+    /// directory; generated on a first start].
+    #[arg(long)]
+    audit_key_file: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -106,6 +118,7 @@ fn main() -> anyhow::Result<()> {
             config: args.config,
             insecure: args.insecure,
             master_key_file: args.master_key_file,
+            audit_key_file: args.audit_key_file,
         }),
         Command::Doctor { config, data_dir, listen, insecure } => {
             let findings = doctor::examine(&config::CliSettings {
@@ -114,6 +127,7 @@ fn main() -> anyhow::Result<()> {
                 config,
                 insecure,
                 master_key_file: None,
+                audit_key_file: None,
             });
             for finding in &findings {
                 println!("{finding}");
@@ -132,6 +146,8 @@ fn main() -> anyhow::Result<()> {
             let file = master_key_file.unwrap_or_else(|| keys::default_master_key_path(&data_dir));
             keys::rotate(&data_dir, &file)
         }
+        Command::Trash(command) => trash::run(command),
+        Command::Backup(command) => backup::run(command),
         Command::Audit(command) => {
             if !audit::run(command)? {
                 std::process::exit(1);

@@ -1,27 +1,33 @@
 //! `quiver serve`: the server. Resolves the settings, refuses dangerous ones, opens the data
-//! directory, sets up the root credential on first start, and serves until SIGTERM or SIGINT,
-//! then finishes in-flight requests and closes the database cleanly.
+//! directory and its audit log, sets up the root credential on first start, and serves until
+//! SIGTERM or SIGINT, then finishes in-flight requests and closes the audit log and the
+//! database cleanly.
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use quiver_api::{DataQuota, MemoryQuota, MilvusApi};
+use quiver_api::{AuditTrail, DataQuota, MemoryQuota, MilvusApi, ReadAuditing};
+use quiver_audit::{AuditKey, AuditLog, AuditOptions};
 use quiver_engine::{Database, Encryption, Options};
 use quiver_security::{ROOT_USER, Secret, SecurityStore, generate_password};
 use quiver_storage::Backend;
 
 use crate::config::{self, CliSettings};
 use crate::doctor::{self, INITIAL_PASSWORD_FILE, Severity};
-use crate::keys;
+use crate::{audit, keys};
 
 /// The environment variable that gives the root password on first start.
 pub(crate) const ROOT_PASSWORD_ENV: &str = "QUIVER_ROOT_PASSWORD";
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How often buffered audit records (reads, refused logins) are made durable.
+const AUDIT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
     init_logging();
@@ -33,6 +39,7 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
         .is_none();
     keys::check_outside(&settings.data_dir, &settings.master_key_file)?;
     let master_key = keys::master_key(&settings.master_key_file, fresh)?;
+    let audit_key = audit::serve_key(&settings.data_dir, &settings.audit_key_file, fresh)?;
     let findings = doctor::examine_settings(&settings);
     for finding in findings.iter().filter(|f| f.severity == Severity::Warn) {
         tracing::warn!("{}", finding.problem);
@@ -66,7 +73,11 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
         }
     };
 
-    let options = Options { encryption: Some(Encryption::new(master_key)), ..Options::default() };
+    let options = Options {
+        encryption: Some(Encryption::new(master_key)),
+        trash_retention: settings.retention,
+        ..Options::default()
+    };
     let db = Database::open(&settings.data_dir, options)
         .with_context(|| format!("cannot open {}", settings.data_dir.display()))?;
     if let Some(id) = db.master_key_id() {
@@ -75,9 +86,12 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
     // The security store (password hashes, grants, API key digests) is encrypted with the
     // same keys, through the database's backend.
     let security = open_security(&settings.data_dir, db.backend())?;
-    let mut api = MilvusApi::new(Arc::new(db), Arc::new(security))
+    let reads = if settings.audit_reads { ReadAuditing::On } else { ReadAuditing::Off };
+    let trail = open_audit(&settings.data_dir, audit_key, fresh, reads)?;
+    let mut api = MilvusApi::audited(Arc::new(db), Arc::new(security), trail.clone())
         .with_rate_limits(settings.rate_limits)
-        .with_request_limits(settings.request_limits);
+        .with_request_limits(settings.request_limits)
+        .with_deletion_guard(settings.deletion_guard);
     if let Some(max) = settings.max_data_bytes {
         api = api.with_data_quota(DataQuota::new(&settings.data_dir, max));
     }
@@ -86,6 +100,8 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
             MemoryQuota::new(max).map_err(|e| anyhow::anyhow!("limits.max_memory_bytes: {e}"))?;
         api = api.with_memory_quota(quota);
     }
+
+    let syncer = spawn_audit_sync(trail.clone());
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -124,10 +140,71 @@ pub(crate) fn run(cli: &CliSettings) -> anyhow::Result<()> {
     // (held by the service) stops its background threads. Every acknowledged write is already
     // in the fsynced log.
     runtime.shutdown_timeout(Duration::from_secs(5));
+    let (stop, handle) = syncer;
+    drop(stop);
+    let _ = handle.join();
+    close_audit(trail);
     if result.is_ok() {
         tracing::info!("stopped cleanly");
     }
     result
+}
+
+/// Opens the audit log in the data directory. A log created on a data directory that was not
+/// new is reported: the previous log may have been deleted.
+fn open_audit(
+    data_dir: &Path,
+    key: AuditKey,
+    fresh: bool,
+    reads: ReadAuditing,
+) -> anyhow::Result<AuditTrail> {
+    let log = AuditLog::open(data_dir, key, AuditOptions::default()).with_context(|| {
+        format!("cannot open the audit log of {} (run `quiver audit verify`)", data_dir.display())
+    })?;
+    let info = log.open_info();
+    if info.created && !fresh {
+        tracing::warn!(
+            "started a new audit log in a data directory that already held data: if it had a \
+             log before, that log was removed"
+        );
+    }
+    if info.unclean_shutdown {
+        tracing::warn!("the audit log was not closed cleanly (the server was killed or crashed)");
+    }
+    tracing::info!(reads = reads == ReadAuditing::On, "audit log open");
+    Ok(AuditTrail::new(Arc::new(log), reads))
+}
+
+/// Makes buffered audit records durable every second until the sender is dropped (cheap
+/// when none are pending).
+fn spawn_audit_sync(trail: AuditTrail) -> (mpsc::Sender<()>, thread::JoinHandle<()>) {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let handle = thread::spawn(move || {
+        while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(AUDIT_SYNC_INTERVAL) {
+            if let Err(err) = trail.sync() {
+                // The log is stopped: audited requests are refused from now on.
+                tracing::error!(error = %err, "cannot sync the audit log");
+            }
+        }
+    });
+    (stop, handle)
+}
+
+/// Closes the audit log once the server stopped: a `closed` record and the final head. If a
+/// request still holds the log (shutdown timed out), its records are synced instead.
+fn close_audit(trail: AuditTrail) {
+    match Arc::try_unwrap(trail.into_log()) {
+        Ok(log) => match log.close() {
+            Ok(head) => tracing::info!(last = %head, "audit log closed"),
+            Err(err) => tracing::error!(error = %err, "cannot close the audit log"),
+        },
+        Err(log) => {
+            tracing::warn!("requests still hold the audit log; syncing it instead of closing");
+            if let Err(err) = log.sync() {
+                tracing::error!(error = %err, "cannot sync the audit log");
+            }
+        }
+    }
 }
 
 /// Opens the security store, initializing it on first start with the root password from

@@ -80,6 +80,10 @@ pub(crate) struct DeleteBody {
     filter: String,
     #[serde(default)]
     expr_params: Map<String, Json>,
+    /// Quiver: pass the mass-deletion guard (the caller also needs the `ForceDelete`
+    /// privilege). Without it, a delete of more than the guard allows is refused.
+    #[serde(default)]
+    force: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -313,7 +317,7 @@ fn delete(api: &MilvusApi, ctx: &Ctx, req: DeleteBody) -> Result<Reply, Failure>
     let expr = required(&req.filter, "filter")?.to_owned();
     data::delete(
         api,
-        ctx,
+        &ctx.clone().forced(req.force),
         pb::DeleteRequest {
             collection_name,
             partition_name: req.partition_name,

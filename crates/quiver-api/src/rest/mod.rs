@@ -28,6 +28,10 @@
 //! code 1102, refused by its `Content-Length` before it is read, or as soon as it grows past
 //! the limit) and unknown paths (404) or methods (405).
 //!
+//! Audit: each endpoint is recorded as its gRPC counterpart is (`service/audit.rs`,
+//! [`crate::service::audit::rest_event`], from the body's fields and the answer's counts),
+//! refused up front while the audit log has failed, and recorded before the answer is sent.
+//!
 //! `/healthz` answers `ok` to anyone: the authentication layer lets exactly that path through.
 //! Everything else under `/v2/`, the OpenAPI document included, needs a credential.
 
@@ -54,13 +58,54 @@ mod partitions;
 mod privilege_groups;
 mod registry;
 mod roles;
+mod trash;
 mod users;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
-use std::net::{IpAddr, Ipv4Addr};
+#[cfg(test)]
+mod audit_coverage {
+    use super::*;
+    use crate::service::audit::rest_event;
+
+    /// Every endpoint that changes something (its rate-limit class is DDL or write) is audited
+    /// as a change and makes an event, even from an empty body: a new endpoint cannot be
+    /// served unrecorded.
+    #[test]
+    fn every_changing_rest_endpoint_is_recorded() {
+        let env = crate::service::data::testkit::env();
+        let ctx = Ctx::local("root", "default");
+        let mut changes = 0;
+        for endpoint in endpoints(&env.api).endpoints {
+            let path = endpoint.path.strip_prefix(registry::PREFIX).unwrap();
+            let rpc = match endpoint.class {
+                Class::Rpc(rpc) => Some(rpc),
+                Class::Own(_) => None,
+            };
+            let changing =
+                matches!(endpoint.class.resolve(), Some(RequestClass::Ddl | RequestClass::Write));
+            let class = audit::rest_class(rpc, path);
+            if trash::SELF_AUDITED.contains(&path) {
+                // Recorded by the handler it calls (`MilvusApi::audited_call`), so the REST
+                // layer must not record it a second time (`service::protection_tests`).
+                assert_eq!(class, AuditClass::NotAudited, "{path}");
+                continue;
+            }
+            assert_eq!(changing, class == AuditClass::Change, "{path}");
+            if changing {
+                changes += 1;
+                let event =
+                    rest_event(rpc, path, &json!({}), &ctx, quiver_audit::Outcome::Ok, None);
+                assert!(event.is_some(), "{path} makes no audit event");
+            }
+        }
+        assert!(changes >= 35, "{changes}");
+    }
+}
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body as AxumBody;
@@ -78,6 +123,7 @@ use crate::listener::PeerInfo;
 use crate::metrics::{StatusLabel, record_status, spawn_blocking_in_span};
 use crate::ratelimit::RequestClass;
 use crate::rest::registry::{Built, Class, Routes};
+use crate::service::audit::{self, AuditClass};
 use crate::service::{Ctx, DEFAULT_DB, MilvusApi};
 use crate::status::{Failure, code};
 
@@ -175,6 +221,7 @@ pub(crate) fn endpoints(api: &MilvusApi) -> Built {
     roles::routes(&mut routes);
     privilege_groups::routes(&mut routes);
     api_keys::routes(&mut routes);
+    trash::routes(&mut routes);
     routes.finish()
 }
 
@@ -209,17 +256,38 @@ pub(crate) fn route<T: Body>(
     let class = class.into();
     // Every endpoint's class is checked by a test; an unknown RPC would get the strictest.
     let resolved = class.resolve().unwrap_or(RequestClass::Ddl);
-    let method_router = endpoint(routes.api().clone(), resolved, handler);
+    let rpc = match class {
+        Class::Rpc(rpc) => Some(rpc),
+        Class::Own(_) => None,
+    };
+    let audited = Audited { rpc, path: Arc::from(path), class: audit::rest_class(rpc, path) };
+    let method_router = endpoint(routes.api().clone(), resolved, audited, handler);
     routes.add::<T>(path, class, summary, method_router);
 }
 
-fn endpoint<T: Body>(api: MilvusApi, class: RequestClass, handler: Handler<T>) -> MethodRouter {
-    post(move |request: Request| run(api, class, handler, request)).fallback(method_not_allowed)
+/// What the audit record of an endpoint needs: the gRPC method it translates into, its path
+/// (under `/v2/vectordb/`) and its audit class.
+#[derive(Clone)]
+struct Audited {
+    rpc: Option<&'static str>,
+    path: Arc<str>,
+    class: AuditClass,
+}
+
+fn endpoint<T: Body>(
+    api: MilvusApi,
+    class: RequestClass,
+    audited: Audited,
+    handler: Handler<T>,
+) -> MethodRouter {
+    post(move |request: Request| run(api, class, audited, handler, request))
+        .fallback(method_not_allowed)
 }
 
 async fn run<T: Body>(
     api: MilvusApi,
     class: RequestClass,
+    audited: Audited,
     handler: Handler<T>,
     request: Request,
 ) -> http::Response<AxumBody> {
@@ -231,10 +299,7 @@ async fn run<T: Body>(
         record(StatusLabel::Grpc(tonic::Code::Unauthenticated));
         return unauthenticated("user hasn't authenticated");
     };
-    let peer = parts
-        .extensions
-        .get::<PeerInfo>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr.ip());
+    let peer_addr = parts.extensions.get::<PeerInfo>().map(|p| p.addr);
     let bytes = match read_body(&parts.headers, body, api.limits.max_message_bytes()).await {
         Ok(bytes) => bytes,
         Err(response) => {
@@ -257,7 +322,7 @@ async fn run<T: Body>(
         "" => header_db(&parts.headers).unwrap_or(DEFAULT_DB).to_owned(),
         name => name.to_owned(),
     };
-    let ctx = Ctx::new(principal, db, peer);
+    let ctx = Ctx::new(principal, db, peer_addr);
     let cost = request.cost();
     if let Err(refusal) =
         api.limiter.check_cost(class, Some(&ctx.user), ctx.peer, cost, Instant::now())
@@ -266,7 +331,27 @@ async fn run<T: Body>(
         record(StatusLabel::Milvus(code::RATE_LIMITED));
         return rate_limited(&refusal.to_string(), refusal.wait);
     }
-    let outcome = spawn_blocking_in_span(move || handler(&api, &ctx, request)).await;
+    if let Err(failure) = api.audit.admit(audited.class) {
+        record(StatusLabel::of_failure(&failure));
+        return failure_response(failure);
+    }
+    // The body's fields, for the audit record (only when it is recorded: a second parse; it
+    // cannot fail after the first, and would leave the names empty, not the record out).
+    let body = api
+        .audit
+        .records(audited.class)
+        .then(|| serde_json::from_slice::<Json>(&bytes).unwrap_or(Json::Null));
+    drop(bytes);
+    let outcome = spawn_blocking_in_span(move || {
+        let result = handler(&api, &ctx, request);
+        let Some(body) = body else { return result };
+        let reply = result.as_ref().ok().map(|reply| &reply.data);
+        let outcome = audit::outcome_of(&result);
+        let event = audit::rest_event(audited.rpc, &audited.path, &body, &ctx, outcome, reply);
+        api.audit.record(audited.class, event)?;
+        result
+    })
+    .await;
     let result = outcome.unwrap_or_else(|err| {
         // A handler panicked: a bug, never an input. The server keeps serving.
         tracing::error!(error = %err, "REST handler panicked");

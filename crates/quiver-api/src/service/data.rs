@@ -8,8 +8,9 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use quiver_audit::AdminAction;
 use quiver_core::{ColumnData, InsertBatch, Schema};
-use quiver_engine::{EngineError, QueryRequest, WriteResult};
+use quiver_engine::{Collection, EngineError, ExprFilter, QueryRequest, WriteResult};
 use quiver_security::Privilege;
 
 use crate::convert::fields;
@@ -17,8 +18,9 @@ use crate::limits::{Limit, RequestLimits};
 use crate::proto::common::CompactionState;
 use crate::proto::milvus as pb;
 use crate::proto::schema as wire;
+use crate::service::audit::{self, AuditClass};
 use crate::service::{Ctx, MilvusApi};
-use crate::status::{Failure, ok_status};
+use crate::status::{Failure, code, ok_status};
 
 /// Most collections one Flush request may name.
 const MAX_FLUSH_COLLECTIONS: usize = 4096;
@@ -141,6 +143,9 @@ pub(crate) fn delete(
     api.limits.check_len(Limit::FilterBytes, req.expr.len())?;
     let templates = fields::template_values(req.expr_template_values)?;
     let filter = collection.compile_filter(&req.expr, &templates, &api.limits.filter())?;
+    let scope: Vec<String> =
+        partition(&req.partition_name).map(str::to_owned).into_iter().collect();
+    check_mass_deletion(api, ctx, &collection, (&filter, &req.expr), &scope)?;
     let written = match partition(&req.partition_name) {
         None => collection.delete_by_filter(&filter)?,
         Some(name) => {
@@ -169,6 +174,43 @@ pub(crate) fn delete(
         timestamp: hybrid_timestamp(),
         ..Default::default()
     })
+}
+
+/// Refuses a delete of `filter`'s rows (in `partitions`, all when empty) that the
+/// mass-deletion guard calls a mass deletion, unless the request is forced by a user holding
+/// `ForceDelete` on the collection; a forced one is recorded in the audit log as an admin
+/// action before it runs. The share is of the whole collection. Rows are counted only when
+/// the request could be a mass deletion (a delete by a short key list never is).
+fn check_mass_deletion(
+    api: &MilvusApi,
+    ctx: &Ctx,
+    collection: &Collection,
+    (filter, filter_text): (&ExprFilter, &str),
+    partitions: &[String],
+) -> Result<(), Failure> {
+    let guard = &api.deletion_guard;
+    let total = collection.count();
+    let at_most = filter.primary_keys().map_or(total, |pks| pks.len() as u64);
+    if guard.assess(at_most, total).is_none() {
+        return Ok(());
+    }
+    let removing = collection.count_matching(filter, partitions)?;
+    let Some(mass) = guard.assess(removing, total) else { return Ok(()) };
+    if !ctx.force {
+        return Err(Failure::new(code::INVALID_PARAMETER, mass.to_string()));
+    }
+    api.authorize_collection(ctx, Privilege::ForceDelete, collection.name())?;
+    let detail = format!(
+        "forced mass deletion: db={:?} collection={:?} rows={} of {} filter={:?}",
+        ctx.db,
+        collection.name(),
+        mass.removing,
+        mass.total,
+        filter_text
+    );
+    tracing::warn!(user = %ctx.user, %detail, "mass deletion forced");
+    api.audit
+        .record(AuditClass::Change, Some(audit::admin(ctx, AdminAction::MassDeletion, &detail)))
 }
 
 /// Seals the growing data of each collection and checkpoints its log. Every collection is
@@ -290,7 +332,12 @@ pub(crate) mod testkit {
 
     pub(crate) fn env() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let options = Options { maintenance_interval: None, ..Options::default() };
+        // No recycle bin or retention window: drops and compactions act at once.
+        let options = Options {
+            maintenance_interval: None,
+            trash_retention: std::time::Duration::ZERO,
+            ..Options::default()
+        };
         let db = Database::open(&dir.path().join("data"), options).unwrap();
         let backend = Arc::new(LocalBackend::new(dir.path().join("security")).unwrap());
         let security =

@@ -15,6 +15,10 @@
 //! - `search.rs`: Search, HybridSearch, Query.
 //! - `access.rs`: users, roles, grants, privilege groups.
 //!
+//! Audit: every request type says in `audit.rs` what it records; `MilvusApi::run_handler`
+//! refuses a change up front while the audit log has failed, and records the event after the
+//! handler decided and before the response is released (fail closed).
+//!
 //! Rate limits: every RPC of the `service!` table names its [`RequestClass`] (and, for
 //! writes, its cost in row units). `MilvusApi::run` charges the caller's user and address
 //! buckets before the handler is spawned; a refused request gets Milvus code 8 (retriable,
@@ -23,16 +27,22 @@
 //! (REST) reuse through [`rpc_class`].
 
 pub(crate) mod access;
+pub(crate) mod audit;
+#[cfg(test)]
+mod audit_tests;
 pub(crate) mod collections;
 pub(crate) mod data;
 pub(crate) mod index;
 #[cfg(test)]
 mod limit_tests;
 pub(crate) mod partitions;
+#[cfg(test)]
+mod protection_tests;
 pub(crate) mod search;
 pub(crate) mod session;
+pub(crate) mod trash;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,6 +50,7 @@ use quiver_engine::Database;
 use quiver_security::{Object, Principal, Privilege, SecurityStore};
 use tonic::{Request, Response};
 
+use crate::deletion_guard::DeletionGuard;
 use crate::limits::RequestLimits;
 use crate::metrics::{Metrics, Outcome, StatusLabel, spawn_blocking_in_span};
 use crate::proto::common::{KeyValuePair, Status};
@@ -47,6 +58,7 @@ use crate::proto::milvus as pb;
 use crate::proto::milvus::milvus_service_server::MilvusService;
 use crate::quota::{DataQuota, MemoryQuota};
 use crate::ratelimit::{FLUSH_COST, RateLimiter, RateLimits, RequestClass, WRITE_REQUEST_COST};
+use crate::service::audit::{AuditTrail, Audited};
 use crate::status::Failure;
 
 /// The database a request names when it names none.
@@ -69,13 +81,23 @@ pub struct MilvusApi {
     pub(crate) metrics: Arc<Metrics>,
     /// How large a request may be and what it may ask for.
     pub(crate) limits: Arc<RequestLimits>,
+    /// The tamper-evident audit log every change (and, when configured, every read) is
+    /// recorded in.
+    pub(crate) audit: AuditTrail,
+    /// When a delete is a mass deletion that needs force and `ForceDelete`.
+    pub(crate) deletion_guard: DeletionGuard,
 }
 
 impl MilvusApi {
-    /// The service over `db` and `security`, with the default rate limits
-    /// ([`RateLimits::default`]).
-    pub fn new(db: Arc<Database>, security: Arc<SecurityStore>) -> MilvusApi {
+    /// The service over `db` and `security`, recording in `audit`, with the default rate
+    /// limits ([`RateLimits::default`]).
+    pub fn audited(
+        db: Arc<Database>,
+        security: Arc<SecurityStore>,
+        audit: AuditTrail,
+    ) -> MilvusApi {
         MilvusApi {
+            audit,
             db,
             security,
             next_identifier: Arc::new(std::sync::atomic::AtomicI64::new(1)),
@@ -84,13 +106,27 @@ impl MilvusApi {
             memory_quota: None,
             metrics: Arc::new(Metrics::new(RPC_CLASSES.iter().map(|&(name, _)| name))),
             limits: Arc::new(RequestLimits::default()),
+            deletion_guard: DeletionGuard::default(),
         }
+    }
+
+    /// For unit tests without a data directory: the service recording in a new audit log
+    /// in a temporary directory.
+    #[cfg(test)]
+    pub(crate) fn new(db: Arc<Database>, security: Arc<SecurityStore>) -> MilvusApi {
+        MilvusApi::audited(db, security, AuditTrail::in_tempdir())
     }
 
     /// This service with `limits` instead of [`RequestLimits::default`] (each value was
     /// range-checked by [`RequestLimits::set`]).
     pub fn with_request_limits(mut self, limits: RequestLimits) -> MilvusApi {
         self.limits = Arc::new(limits);
+        self
+    }
+
+    /// This service with `guard` instead of [`DeletionGuard::default`].
+    pub fn with_deletion_guard(mut self, guard: DeletionGuard) -> MilvusApi {
+        self.deletion_guard = guard;
         self
     }
 
@@ -164,6 +200,11 @@ pub(crate) struct Ctx {
     pub(crate) db: String,
     /// The client's address (throttling keys failed password checks by it).
     pub(crate) peer: IpAddr,
+    /// The client's address and port, when the listener gave them (for the audit log).
+    pub(crate) peer_addr: Option<SocketAddr>,
+    /// The request asked to pass the mass-deletion guard (gRPC metadata
+    /// `quiver-force-delete: true`, REST `"force": true`); see `deletion_guard.rs`.
+    pub(crate) force: bool,
 }
 
 impl Ctx {
@@ -183,23 +224,36 @@ impl Ctx {
         } else {
             db_name
         };
-        let peer = request
-            .extensions()
-            .get::<crate::PeerInfo>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr.ip());
+        let peer_addr = request.extensions().get::<crate::PeerInfo>().map(|p| p.addr);
+        let peer = peer_addr.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+        // Only the exact word forces; anything else (absent, `1`, `yes`) leaves the guard on.
+        let force = request
+            .metadata()
+            .get(crate::FORCE_DELETE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Ok(Ctx {
             user: principal.user.clone(),
             principal: principal.clone(),
             db: db.to_owned(),
             peer,
+            peer_addr,
+            force,
         })
     }
 
     /// The context of a request that arrived another way than gRPC (REST): the principal the
     /// authentication layer attached, the database the request resolved (its `dbName`, else
     /// its `DB-Name` header, else `default`) and the client's address.
-    pub(crate) fn new(principal: Principal, db: String, peer: IpAddr) -> Ctx {
-        Ctx { user: principal.user.clone(), principal, db, peer }
+    pub(crate) fn new(principal: Principal, db: String, peer_addr: Option<SocketAddr>) -> Ctx {
+        let peer = peer_addr.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+        Ctx { user: principal.user.clone(), principal, db, peer, peer_addr, force: false }
+    }
+
+    /// This context with the mass-deletion guard's force flag set as the request asked.
+    pub(crate) fn forced(mut self, force: bool) -> Ctx {
+        self.force = force;
+        self
     }
 
     /// A context for calling handlers directly in tests.
@@ -210,6 +264,8 @@ impl Ctx {
             principal: Principal::unrestricted(user),
             db: db.to_owned(),
             peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            peer_addr: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40000)),
+            force: false,
         }
     }
 }
@@ -224,11 +280,26 @@ pub(crate) trait DbName {
 /// Responses that carry a Milvus status.
 pub(crate) trait Reply: Default {
     fn set_status(&mut self, status: Status);
+
+    /// The answer of an insert, upsert or delete (its counts go to the audit record).
+    fn mutation(&self) -> Option<&pb::MutationResult> {
+        None
+    }
 }
 
 impl Reply for Status {
     fn set_status(&mut self, status: Status) {
         *self = status;
+    }
+}
+
+impl Reply for pb::MutationResult {
+    fn set_status(&mut self, status: Status) {
+        self.status = Some(status);
+    }
+
+    fn mutation(&self) -> Option<&pb::MutationResult> {
+        Some(self)
     }
 }
 
@@ -260,7 +331,6 @@ replies!(
     pb::DescribeIndexResponse,
     pb::GetIndexStateResponse,
     pb::GetIndexBuildProgressResponse,
-    pb::MutationResult,
     pb::SearchResults,
     pb::QueryResults,
     pb::FlushResponse,
@@ -297,7 +367,7 @@ impl MilvusApi {
         handler: fn(&MilvusApi, &Ctx, Req) -> Result<Resp, Failure>,
     ) -> Result<Response<Resp>, tonic::Status>
     where
-        Req: DbName + Send + 'static,
+        Req: DbName + Audited + Send + 'static,
         Resp: Reply + Send + 'static,
     {
         let outcome = request.extensions().get::<Outcome>().cloned();
@@ -316,7 +386,7 @@ impl MilvusApi {
         handler: fn(&MilvusApi, &Ctx, Req) -> Result<Resp, Failure>,
     ) -> Result<Resp, Failure>
     where
-        Req: DbName + Send + 'static,
+        Req: DbName + Audited + Send + 'static,
         Resp: Reply + Send + 'static,
     {
         let ctx = Ctx::of(&request, request.get_ref().db_name())?;
@@ -329,7 +399,7 @@ impl MilvusApi {
         }
         let api = self.clone();
         let body = request.into_inner();
-        let outcome = spawn_blocking_in_span(move || handler(&api, &ctx, body)).await;
+        let outcome = spawn_blocking_in_span(move || api.audited_call(&ctx, body, handler)).await;
         match outcome {
             Ok(result) => result,
             Err(err) => {
@@ -339,6 +409,34 @@ impl MilvusApi {
                 Err(Failure::internal("internal error"))
             }
         }
+    }
+
+    /// Runs `handler` between the two audit steps (on the blocking thread): a request the
+    /// trail records is refused up front while the log has failed, and its event is recorded
+    /// after the handler decided, before the answer is released; a failure to record it is
+    /// the answer.
+    pub(crate) fn audited_call<Req, Resp>(
+        &self,
+        ctx: &Ctx,
+        request: Req,
+        handler: fn(&MilvusApi, &Ctx, Req) -> Result<Resp, Failure>,
+    ) -> Result<Resp, Failure>
+    where
+        Req: Audited,
+        Resp: Reply,
+    {
+        if !self.audit.records(Req::CLASS) {
+            return handler(self, ctx, request);
+        }
+        self.audit.admit(Req::CLASS)?;
+        let mut event = request.audit_event(ctx);
+        let result = handler(self, ctx, request);
+        if let Some(event) = &mut event {
+            let mutation = result.as_ref().ok().and_then(Reply::mutation);
+            audit::conclude(event, audit::outcome_of(&result), mutation);
+        }
+        self.audit.record(Req::CLASS, event)?;
+        result
     }
 }
 

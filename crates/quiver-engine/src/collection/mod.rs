@@ -8,9 +8,12 @@
 
 mod filter;
 mod index;
+mod partition_trash;
 mod read;
+mod restore;
 mod seal;
 mod state;
+mod timeline;
 mod write;
 
 use std::sync::Arc;
@@ -28,9 +31,12 @@ use crate::{EngineError, Options, meta, wal_record};
 
 pub use filter::ExprFilter;
 pub use index::IndexInfo;
+pub use partition_trash::TrashedPartition;
 pub use read::{Hit, QueryRequest, Row, RowFilter, SearchRequest, SegmentView};
 pub use seal::CompactStats;
 pub use write::WriteResult;
+
+pub(crate) use timeline::{MAX_TIMELINE_ENTRIES, Timeline};
 
 use state::State;
 
@@ -88,6 +94,10 @@ impl Collection {
             partitions: vec![PartitionMeta { id: 1, name: DEFAULT_PARTITION.to_owned() }],
             segments: Vec::new(),
             indexes: Vec::new(),
+            purged_through_lsn: 0,
+            // The creation is the earliest point a restore can go back to: an empty collection.
+            timeline: vec![(unix_millis(), 0)],
+            dropped_partitions: Vec::new(),
         };
         backend.write_atomic(&format!("{dir}/MANIFEST"), &manifest::encode(&manifest))?;
         Ok(())
@@ -110,7 +120,8 @@ impl Collection {
         let mut state = State::from_manifest(&manifest);
         for meta in &manifest.segments {
             let key = segment_key(&dir, meta.id);
-            if !state.partitions.iter().any(|p| p.id == meta.partition) {
+            let trashed = state.trashed_partitions.iter().any(|(p, _)| p.id == meta.partition);
+            if !trashed && !state.partitions.iter().any(|p| p.id == meta.partition) {
                 return Err(EngineError::corrupt(&manifest_key, 0, "segment of unknown partition"));
             }
             let mut segment = Segment::decode(
@@ -126,7 +137,11 @@ impl Collection {
                     return Err(EngineError::corrupt(&manifest_key, 0, "bad delete entry"));
                 }
             }
-            state.add_sealed(&schema, segment);
+            if trashed {
+                state.trashed_segments.insert(segment.id, segment);
+            } else {
+                state.add_sealed(&schema, segment);
+            }
         }
         remove_orphan_files(backend.as_ref(), &dir, &manifest, &schema)?;
         let rebuild = index::load_indexes(backend.as_ref(), &dir, &schema, &mut state);
@@ -138,6 +153,7 @@ impl Collection {
             }
             let op = wal_record::decode(payload, &schema)
                 .map_err(|e| EngineError::corrupt(&wal_dir, e.offset as u64, e.reason))?;
+            state.timeline.record(record_millis(payload), lsn);
             apply(&mut state, &schema, op, lsn, payload.len())
         })?;
         // Files at or below the checkpoint may be gone; a gap above it means lost records.
@@ -262,6 +278,12 @@ fn remove_orphan_files(
         }
     }
     Ok(())
+}
+
+/// The wall-clock time a log record was written at: its first eight bytes (see
+/// `wal_record::encode`), which `wal_record::decode` has checked are there.
+fn record_millis(payload: &[u8]) -> u64 {
+    quiver_storage::codec::Decoder::new(payload).get_u64().unwrap_or(0)
 }
 
 pub(crate) fn unix_millis() -> u64 {

@@ -79,7 +79,7 @@ impl Collection {
     /// 2. without it, write the frozen segments' files;
     /// 3. under it again, swap the manifest, mark the segments sealed, and finally remove the
     ///    log files the checkpoint covers.
-    fn seal_holding_manifest_lock(
+    pub(super) fn seal_holding_manifest_lock(
         &self,
         condition: &dyn Fn(&State) -> bool,
     ) -> Result<(), EngineError> {
@@ -131,7 +131,7 @@ impl Collection {
     }
 
     /// Removes a segment's file and its index files.
-    fn remove_segment_files(&self, id: u64) -> Result<(), EngineError> {
+    pub(super) fn remove_segment_files(&self, id: u64) -> Result<(), EngineError> {
         self.storage(self.backend.remove_file(&segment_key(&self.dir, id)))?;
         // Every field may have an index file (vector or scalar); removing a missing file is
         // not an error.
@@ -151,7 +151,7 @@ impl Collection {
         self.write_manifest_bytes(&manifest::encode(&state.manifest(checkpoint, sealed)))
     }
 
-    fn write_manifest_bytes(&self, bytes: &[u8]) -> Result<(), EngineError> {
+    pub(super) fn write_manifest_bytes(&self, bytes: &[u8]) -> Result<(), EngineError> {
         self.storage(self.backend.write_atomic(&format!("{}/MANIFEST", self.dir), bytes))
     }
 
@@ -170,6 +170,14 @@ impl Collection {
         let mut rewritten: Vec<(u64, Segment)> = Vec::new();
         {
             let mut state = self.state.write();
+            // No restore may go back before what is purged now; the timeline keeps no older
+            // entries than it needs.
+            if horizon > state.purged_through_lsn {
+                state.purged_through_lsn = horizon;
+                if let Some(earliest) = state.timeline.earliest_at_or_after(horizon) {
+                    state.timeline.prune_before(earliest);
+                }
+            }
             let candidates: Vec<u64> = state
                 .segments
                 .values()
@@ -227,9 +235,18 @@ impl Collection {
         Ok(stats)
     }
 
-    /// Compacts away every deletion that is checkpointed.
+    /// Compacts away the checkpointed deletions older than the retention window
+    /// ([`crate::Options::trash_retention`]): those at or below the LSN the timeline gives for
+    /// `now - retention`. With a zero retention, every checkpointed deletion.
     pub fn compact(&self) -> Result<CompactStats, EngineError> {
-        self.compact_through(u64::MAX)
+        let retention = self.options.trash_retention;
+        if retention.is_zero() {
+            return self.compact_through(u64::MAX);
+        }
+        let retention_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
+        let cutoff = super::unix_millis().saturating_sub(retention_ms);
+        let horizon = self.state.read().timeline.lsn_at(cutoff).unwrap_or(0);
+        self.compact_through(horizon)
     }
 
     pub fn create_partition(&self, name: &str) -> Result<(), EngineError> {
@@ -255,10 +272,15 @@ impl Collection {
         Ok(())
     }
 
-    /// Drops a partition and its rows.
+    /// Drops a partition: moves it to the collection's recycle bin (see
+    /// [`Collection::list_trashed_partitions`]) for [`crate::Options::trash_retention`], or,
+    /// with a zero retention, removes it and its rows at once.
     pub fn drop_partition(&self, name: &str) -> Result<(), EngineError> {
         if name == DEFAULT_PARTITION {
             return Err(EngineError::DefaultPartition);
+        }
+        if !self.options.trash_retention.is_zero() {
+            return self.trash_partition(name);
         }
         let _manifest = self.manifest_lock.lock();
         let _guard = self.write_lock.lock();

@@ -12,6 +12,8 @@ use crate::index::IndexSpec;
 use crate::manifest::{Manifest, PartitionMeta, SegmentMeta};
 use crate::segment::{LIVE, Segment};
 
+use super::timeline::Timeline;
+
 /// A growing segment never exceeds this many rows, so row numbers fit in a `u32`.
 pub(crate) const MAX_SEGMENT_ROWS: usize = 1 << 30;
 
@@ -45,6 +47,14 @@ pub(crate) struct State {
     pub(crate) next_segment_id: u64,
     pub(crate) next_partition_id: i64,
     pub(crate) next_auto_id: i64,
+    /// Wall-clock time → LSN, for point-in-time restore.
+    pub(crate) timeline: Timeline,
+    /// Rows deleted at or below this LSN are purged (see `Manifest::purged_through_lsn`).
+    pub(crate) purged_through_lsn: u64,
+    /// Partitions in the recycle bin with the unix millis of their drop, and their (sealed)
+    /// segments, which reads, writes and compaction do not see.
+    pub(crate) trashed_partitions: Vec<(PartitionMeta, u64)>,
+    pub(crate) trashed_segments: BTreeMap<u64, Segment>,
 }
 
 impl State {
@@ -62,6 +72,10 @@ impl State {
             next_segment_id: manifest.next_segment_id,
             next_partition_id: manifest.next_partition_id,
             next_auto_id: manifest.next_auto_id,
+            timeline: Timeline::from_entries(manifest.timeline.clone()).unwrap_or_default(),
+            purged_through_lsn: manifest.purged_through_lsn,
+            trashed_partitions: manifest.dropped_partitions.clone(),
+            trashed_segments: BTreeMap::new(),
         }
     }
 
@@ -208,14 +222,15 @@ impl State {
         self.manifest_of(checkpoint_lsn, sealed.iter().filter_map(|id| self.segments.get(id)))
     }
 
-    /// The manifest listing `segments` (which need not be in the state yet) as of
-    /// `checkpoint_lsn`.
+    /// The manifest listing `segments` (which need not be in the state yet) and the segments
+    /// of trashed partitions as of `checkpoint_lsn`.
     pub(crate) fn manifest_of<'a>(
-        &self,
+        &'a self,
         checkpoint_lsn: u64,
         segments: impl Iterator<Item = &'a Segment>,
     ) -> Manifest {
         let segments = segments
+            .chain(self.trashed_segments.values())
             .map(|segment| SegmentMeta {
                 id: segment.id,
                 partition: segment.partition,
@@ -237,6 +252,17 @@ impl State {
             partitions: self.partitions.clone(),
             segments,
             indexes: self.indexes.clone(),
+            purged_through_lsn: self.purged_through_lsn,
+            // Entries above the checkpoint come back from the log at the next open (and are
+            // lost with their records if those never became durable).
+            timeline: self
+                .timeline
+                .entries()
+                .iter()
+                .copied()
+                .filter(|(_, lsn)| *lsn <= checkpoint_lsn)
+                .collect(),
+            dropped_partitions: self.trashed_partitions.clone(),
         }
     }
 

@@ -156,7 +156,8 @@ impl Collection {
     /// Appends the record to the log (no I/O yet) and applies it to the state. The caller
     /// holds `write_lock`, so records are applied in log order.
     fn log_and_apply(&self, op: WalOp) -> Result<u64, EngineError> {
-        let payload = wal_record::encode(unix_millis(), &op);
+        let millis = unix_millis();
+        let payload = wal_record::encode(millis, &op);
         if payload.len() > MAX_RECORD_PAYLOAD {
             return Err(EngineError::invalid(
                 "batch",
@@ -169,6 +170,7 @@ impl Collection {
         let lsn = self.storage(self.wal.append(&payload))?;
         let mut state = self.state.write();
         state.forget_superseded_through(self.wal.durable_lsn());
+        state.timeline.record(millis, lsn);
         if let Err(err) = apply(&mut state, &self.schema, op, lsn, payload.len()) {
             // The record is in the log but not in memory: only a reopen can reconcile them.
             self.stop();

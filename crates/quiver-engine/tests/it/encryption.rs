@@ -273,7 +273,9 @@ fn dropped_collection_loses_its_data_key() {
         EncryptedBackend::open(raw, &master).expect("keyring").collection_key_ids()
     };
     let (a, b) = {
-        let db = support::reopen(dir.path(), encrypted(&master)).expect("open");
+        // Without a recycle bin: a drop removes the data at once.
+        let options = Options { trash_retention: std::time::Duration::ZERO, ..encrypted(&master) };
+        let db = support::reopen(dir.path(), options).expect("open");
         let a = db.create_collection("default", "a", support::schema()).expect("a").id();
         let b = db.create_collection("default", "b", support::schema()).expect("b").id();
         db.drop_collection("default", "a").expect("drop");

@@ -14,7 +14,8 @@
 //! * `index`: vector indexes built in the background, recall, persistence, rebuild, filters;
 //! * `filter`: filter expressions in query, count, search and delete by filter;
 //! * `scalar_index`: INVERTED and STL_SORT indexes: same filter results with and without,
-//!   persistence, rebuild of a damaged file, field types refused.
+//!   persistence, rebuild of a damaged file, field types refused;
+//! * `trash`: the recycle bin (drop, restore, purge, expiry) and point-in-time restore.
 
 // Test helpers unwrap freely: a failure is a test failure with its location.
 #![allow(clippy::unwrap_used)]
@@ -29,3 +30,4 @@ mod index;
 mod model;
 mod scalar_index;
 mod support;
+mod trash;

@@ -25,10 +25,11 @@ fn parsing_is_exact_and_case_sensitive() {
 
 #[test]
 fn milvus_privilege_set_is_covered() {
-    assert_eq!(Privilege::VARIANTS.len(), 57);
+    // Milvus's 56 and Quiver's ForceDelete.
+    assert_eq!(Privilege::VARIANTS.len(), 58);
     assert_eq!(Privilege::VARIANTS.iter().filter(|p| p.level().is_none()).count(), 1);
     let count = |level| Privilege::VARIANTS.iter().filter(|p| p.level() == Some(level)).count();
-    assert_eq!(count(PrivilegeLevel::Collection), 27);
+    assert_eq!(count(PrivilegeLevel::Collection), 28);
     assert_eq!(count(PrivilegeLevel::Database), 5);
     assert_eq!(count(PrivilegeLevel::Cluster), 24);
 }

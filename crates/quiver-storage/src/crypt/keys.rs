@@ -174,6 +174,19 @@ impl MasterKey {
         Ok(aead::LessSafeKey::new(aead::UnboundKey::from(okm)))
     }
 
+    /// A 256-bit key for a purpose outside the storage layer (e.g. signing backup manifests),
+    /// HKDF-SHA256 of the master key with info `derived/` followed by `label`. The prefix keeps
+    /// these keys apart from the storage layer's own (`keyring-wrap`, `keyring-mac`, `key-id`);
+    /// distinct labels give independent keys. The result is wiped when dropped.
+    pub fn derive_key(&self, label: &str) -> Result<DerivedKey> {
+        let mut bytes = [0u8; KEY_LEN];
+        master_prk(&self.bytes)
+            .expand(&[b"derived/", label.as_bytes()], OutLen(KEY_LEN))
+            .and_then(|okm| okm.fill(&mut bytes))
+            .map_err(derivation_failed)?;
+        Ok(DerivedKey(bytes))
+    }
+
     /// The HMAC-SHA256 key that authenticates the whole keyring file (info `keyring-mac`).
     pub(crate) fn keyring_mac_key(&self) -> Result<hmac::Key> {
         let prk = master_prk(&self.bytes);
@@ -191,6 +204,29 @@ impl Drop for MasterKey {
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MasterKey").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// A key derived from a master key with [`MasterKey::derive_key`]: wiped when dropped, with a
+/// redacting `Debug`.
+pub struct DerivedKey([u8; KEY_LEN]);
+
+impl DerivedKey {
+    /// The key bytes; copies are the caller's to wipe.
+    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+impl Drop for DerivedKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DerivedKey(<redacted>)")
     }
 }
 

@@ -153,3 +153,18 @@ fn scope_of_a_key_is_its_collection_or_the_system() {
     assert_eq!(Scope::of_key("collections/99999999999999999999999/MANIFEST"), None);
     assert_eq!(Scope::of_key("collectionsX/1"), Some(Scope::System));
 }
+
+#[test]
+fn derived_keys_are_stable_per_label_and_differ_across_labels_and_master_keys() {
+    let key = MasterKey::from_text(&key_text(), "test").unwrap();
+    let again = MasterKey::from_text(&key_text(), "test").unwrap();
+    let a = key.derive_key("backup-manifest").unwrap();
+    assert_eq!(a.as_bytes(), again.derive_key("backup-manifest").unwrap().as_bytes());
+    assert_ne!(a.as_bytes(), key.derive_key("other").unwrap().as_bytes());
+    assert_ne!(
+        a.as_bytes(),
+        MasterKey::generate().unwrap().derive_key("backup-manifest").unwrap().as_bytes()
+    );
+    assert_ne!(a.as_bytes(), &[0u8; KEY_LEN]);
+    assert_eq!(format!("{a:?}"), "DerivedKey(<redacted>)");
+}
