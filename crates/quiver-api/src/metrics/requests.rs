@@ -2,7 +2,7 @@
 //!
 //! Every label value comes from a fixed set, so no client can grow the number of series:
 //! - `method`: for gRPC, the RPCs of the service table (`crate::service`'s `RPC_CLASSES`,
-//!   by their gRPC names: `Search`); for REST, the endpoints the REST router registered, by
+//!   by their gRPC names: `Search`) and of the recycle-bin service (`ListTrash`); for REST, the endpoints the REST router registered, by
 //!   their path under `/v2/vectordb/` (`entities/search`), and `healthz`, `metrics` and
 //!   `openapi`; anything else is `unknown`.
 //! - `status`: `ok`; a Milvus code (a number, from the codes Quiver sends, at most
@@ -27,6 +27,9 @@ use crate::status::Failure;
 
 /// The path prefix of the Milvus gRPC service's methods.
 const GRPC_PREFIX: &str = "/milvus.proto.milvus.MilvusService/";
+/// The path prefix of Quiver's recycle-bin gRPC service (`proto/quiver_admin.proto`), whose
+/// methods share the gRPC table (their names differ from every Milvus RPC).
+const ADMIN_GRPC_PREFIX: &str = "/quiver.admin.v1.RecycleBin/";
 /// The path prefix of the REST API v2's endpoints.
 pub(crate) const REST_PREFIX: &str = "/v2/vectordb/";
 /// The liveness probe and the scrape endpoint (REST-style HTTP paths).
@@ -324,7 +327,9 @@ impl RequestMetrics {
     pub(crate) fn method(&self, path: &str) -> MethodId {
         let protocol = Protocol::of(path);
         let name = match protocol {
-            Protocol::Grpc => path.strip_prefix(GRPC_PREFIX),
+            Protocol::Grpc => {
+                path.strip_prefix(GRPC_PREFIX).or_else(|| path.strip_prefix(ADMIN_GRPC_PREFIX))
+            }
             Protocol::Rest => match REST_STATIC.iter().find(|(p, _)| *p == path) {
                 Some((_, name)) => Some(*name),
                 None => path.strip_prefix(REST_PREFIX),

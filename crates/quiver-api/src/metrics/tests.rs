@@ -203,7 +203,7 @@ fn requests(samples: &[Sample], protocol: &str, method: &str, status: &str) -> f
 }
 
 fn metrics() -> Metrics {
-    Metrics::new(RPC_CLASSES.iter().map(|&(name, _)| name))
+    Metrics::new(crate::service::grpc_methods())
 }
 
 #[test]
@@ -323,7 +323,7 @@ fn histogram_buckets_cover_100_microseconds_to_60_seconds_inclusively() {
 
 #[test]
 fn collection_series_are_capped_then_folded_into_other() {
-    let metrics = Metrics::with_collection_cap(RPC_CLASSES.iter().map(|&(n, _)| n), 3);
+    let metrics = Metrics::with_collection_cap(crate::service::grpc_methods(), 3);
     for i in 0..3 {
         metrics.rows_inserted("default", &format!("c{i}"), 10);
     }
@@ -362,6 +362,10 @@ fn status_and_method_labels_come_from_fixed_sets() {
     for rpc in &rpcs {
         let method = metrics.requests.method(&format!("/milvus.proto.milvus.MilvusService/{rpc}"));
         assert_eq!(metrics.requests.method_name(method), *rpc);
+    }
+    for rpc in ["ListTrash", "RestoreCollection", "PurgeTrash"] {
+        let method = metrics.requests.method(&format!("/quiver.admin.v1.RecycleBin/{rpc}"));
+        assert_eq!(metrics.requests.method_name(method), rpc);
     }
     assert_eq!(grpc_method_name("operate_privilege_v2"), "OperatePrivilegeV2");
     for path in [

@@ -104,7 +104,7 @@ impl MilvusApi {
             limiter: Arc::new(RateLimiter::new(RateLimits::default())),
             quota: None,
             memory_quota: None,
-            metrics: Arc::new(Metrics::new(RPC_CLASSES.iter().map(|&(name, _)| name))),
+            metrics: Arc::new(Metrics::new(grpc_methods())),
             limits: Arc::new(RequestLimits::default()),
             deletion_guard: DeletionGuard::default(),
         }
@@ -495,6 +495,11 @@ macro_rules! service {
         pub(crate) const RPC_CLASSES: &[(&str, RequestClass)] =
             &[$((stringify!($method), RequestClass::$class)),*];
     };
+}
+
+/// Every gRPC method served (snake case): Milvus's service table, then the recycle bin's.
+pub(crate) fn grpc_methods() -> impl Iterator<Item = &'static str> {
+    RPC_CLASSES.iter().map(|&(name, _)| name).chain(trash::RPCS)
 }
 
 /// The rate-limit class of an RPC, by its gRPC method name (`HybridSearch`, as in the

@@ -23,6 +23,10 @@ use crate::service::audit::{self, AuditClass, Audited};
 use crate::service::{Ctx, DbName, MilvusApi, Reply};
 use crate::status::{Failure, ok_status};
 
+/// The methods of the `RecycleBin` service (snake case, as in the Milvus service table), for
+/// the request metrics.
+pub(crate) const RPCS: [&str; 3] = ["list_trash", "restore_collection", "purge_trash"];
+
 fn require_admin(api: &MilvusApi, ctx: &Ctx) -> Result<(), Failure> {
     if api.security.snapshot().is_admin_principal(&ctx.principal) {
         Ok(())
