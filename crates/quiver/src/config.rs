@@ -266,7 +266,9 @@ pub(crate) fn resolve(cli: &CliSettings) -> anyhow::Result<Settings> {
     })
 }
 
-fn deletion(file: &DeletionFile) -> anyhow::Result<(Duration, DeletionGuard)> {
+/// The retention and the mass-deletion guard a `[deletion]` section sets (also read by
+/// `quiver trash --config`).
+pub(crate) fn deletion(file: &DeletionFile) -> anyhow::Result<(Duration, DeletionGuard)> {
     let hours = file.retention_hours.unwrap_or(DEFAULT_RETENTION_HOURS);
     if hours > MAX_RETENTION_HOURS {
         bail!("deletion.retention_hours must be at most {MAX_RETENTION_HOURS}, not {hours}");

@@ -17,7 +17,7 @@ use quiver_audit::{
 };
 use quiver_engine::{Database, Encryption, EngineError, Options};
 
-use crate::{audit, keys};
+use crate::{audit, config, keys};
 
 #[derive(clap::Subcommand)]
 pub(crate) enum TrashCommand {
@@ -42,7 +42,7 @@ pub(crate) enum TrashCommand {
         dir: DirArgs,
         /// The id `quiver trash list` shows.
         id: Option<u64>,
-        /// Purge every entry older than the retention (7 days).
+        /// Purge every entry older than the retention (`--config`'s, else 7 days).
         #[arg(long)]
         expired: bool,
     },
@@ -73,6 +73,10 @@ pub(crate) struct DirArgs {
     /// The audit key file [default: DIR.audit-key].
     #[arg(long)]
     audit_key_file: Option<PathBuf>,
+    /// The server's config file, for its `[deletion] retention_hours` (what "expired" means
+    /// and how far back a point-in-time restore may go) [default: 168 hours].
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 /// Runs a trash command, printing its result.
@@ -156,9 +160,15 @@ fn open(dir: &DirArgs) -> anyhow::Result<Database> {
         dir.master_key_file.clone().unwrap_or_else(|| keys::default_master_key_path(data_dir));
     keys::check_outside(data_dir, &key_file)?;
     let master_key = keys::master_key(&key_file, false)?;
+    let retention = match &dir.config {
+        Some(path) => config::deletion(&config::read_file_config(path)?.deletion)?.0,
+        None => config::deletion(&config::DeletionFile::default())?.0,
+    };
+    // No maintenance thread: nothing is purged unless the command says so.
     let options = Options {
         encryption: Some(Encryption::new(master_key)),
         maintenance_interval: None,
+        trash_retention: retention,
         ..Options::default()
     };
     Database::open(data_dir, options).map_err(|err| match err {
