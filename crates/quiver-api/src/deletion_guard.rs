@@ -83,6 +83,12 @@ impl DeletionGuard {
         self.min_rows
     }
 
+    /// True when removing `removing` rows is no mass deletion of any collection (the
+    /// smallest collection, one of exactly those rows, is the worst case).
+    pub fn is_never_mass(&self, removing: u64) -> bool {
+        self.assess(removing, removing).is_none()
+    }
+
     /// `Some` when removing `removing` of a collection's `total` rows is a mass deletion.
     pub fn assess(&self, removing: u64, total: u64) -> Option<MassDeletion> {
         let over_rows = removing > self.max_rows;
@@ -135,6 +141,15 @@ mod tests {
         let rows_only = DeletionGuard::new(100, 10, 0).unwrap();
         assert_eq!(rows_only.assess(10, 10), None);
         assert!(rows_only.assess(11, 11).is_some());
+    }
+
+    #[test]
+    fn a_deletion_is_never_mass_only_up_to_the_floor_and_the_row_cap() {
+        let guard = DeletionGuard::new(50, 100, 10).unwrap();
+        assert!(guard.is_never_mass(0) && guard.is_never_mass(10));
+        assert!(!guard.is_never_mass(11));
+        let share_off = DeletionGuard::new(100, 100, 10).unwrap();
+        assert!(share_off.is_never_mass(100) && !share_off.is_never_mass(101));
     }
 
     #[test]
