@@ -13,9 +13,11 @@ use quiver_storage::{EncryptedBackend, LocalBackend, MasterKey, StorageError};
 
 use crate::error::{BackupError, Result};
 use crate::fsio;
+use crate::location::Location;
 use crate::manifest::{
     self, DATA_DIR, FORMAT_VERSION, FileEntry, MANIFEST_FILE, MAX_ENTRIES, Manifest, SIGNATURE_FILE,
 };
+use crate::object::target::ObjectTarget;
 use crate::path;
 use crate::progress::Progress;
 use crate::target::{LocalTarget, Target};
@@ -39,16 +41,30 @@ pub fn create(
     master: &MasterKey,
     progress: &mut dyn Progress,
 ) -> Result<Manifest> {
+    create_at(source, &Location::Local(to.to_path_buf()), master, progress)
+}
+
+/// [`create`] at any [`Location`]: a local directory, or `s3://bucket/prefix`, which must
+/// hold no object yet (on failure, the objects written under it are deleted again).
+pub fn create_at(
+    source: &Path,
+    to: &Location,
+    master: &MasterKey,
+    progress: &mut dyn Progress,
+) -> Result<Manifest> {
     let shown = source.display().to_string();
     let meta = fs::symlink_metadata(source).map_err(|e| BackupError::io("open", &shown, e))?;
     if !meta.is_dir() {
         return Err(BackupError::Source { path: shown, reason: "is not a directory" });
     }
     check_key(source, master)?;
-    let created = fsio::prepare_empty_dir(to)?;
-    let result = create_in(source, to, master, progress);
+    let mut target: Box<dyn Target> = match to {
+        Location::Local(dir) => Box::new(LocalTarget::prepare(dir)?),
+        Location::S3(s3) => Box::new(ObjectTarget::open(s3)?),
+    };
+    let result = create_in(source, target.as_mut(), master, progress);
     if result.is_err() {
-        fsio::clean_up(to, created);
+        target.abandon();
     }
     result
 }
@@ -84,17 +100,16 @@ impl Copied {
 /// One copy of the directory into `to/data`, restarted while the catalog or keyring changed.
 fn create_in(
     source: &Path,
-    to: &Path,
+    target: &mut dyn Target,
     master: &MasterKey,
     progress: &mut dyn Progress,
 ) -> Result<Manifest> {
-    let mut target = LocalTarget::new(to);
     let mut copied = None;
     for round in 1..=ROUNDS {
         progress.start("copy", estimate(source));
         target.remove_tree(DATA_DIR)?;
         target.make_dir(DATA_DIR)?;
-        match copy_round(source, &mut target, progress)? {
+        match copy_round(source, target, progress)? {
             Some(done) => {
                 copied = Some(done);
                 break;
@@ -159,7 +174,7 @@ fn estimate(dir: &Path) -> u64 {
 /// One round: `None` when the catalog or keyring changed during it.
 fn copy_round(
     source: &Path,
-    target: &mut LocalTarget,
+    target: &mut dyn Target,
     progress: &mut dyn Progress,
 ) -> Result<Option<Copied>> {
     let read_root =
@@ -224,7 +239,7 @@ fn copy_round(
 fn copy_collection(
     source: &Path,
     rel: &str,
-    target: &mut LocalTarget,
+    target: &mut dyn Target,
     progress: &mut dyn Progress,
 ) -> Result<Copied> {
     let manifest_rel = format!("{rel}/{}", layout::MANIFEST);
@@ -296,7 +311,7 @@ struct Retry {
 fn copy_tree(
     source: &Path,
     rel: &str,
-    target: &mut LocalTarget,
+    target: &mut dyn Target,
     progress: &mut dyn Progress,
     copied: &mut Copied,
     state: &mut Retry,

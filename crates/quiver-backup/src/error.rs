@@ -19,6 +19,9 @@ pub enum BackupError {
     /// The backup location or restore target exists and is not an empty directory.
     #[error("{path} must not exist or must be an empty directory")]
     TargetNotEmpty { path: String },
+    /// The `s3://bucket/prefix` a backup is to be written to already holds objects.
+    #[error("{location} already holds objects: a backup is written under an empty prefix")]
+    PrefixNotEmpty { location: String },
     /// The source of a backup is not a data directory usable for one.
     #[error("cannot back up {path}: {reason}")]
     Source { path: String, reason: &'static str },
@@ -64,6 +67,17 @@ pub enum BackupError {
     /// storage-layer failure.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A backup location (`s3://bucket/prefix`) that cannot be used.
+    #[error("invalid backup location {location}: {reason}")]
+    Location { location: String, reason: String },
+    /// An object-store request failed (the error names the key; it never holds a credential).
+    #[error("cannot {op} {path}: {source}")]
+    ObjectStore {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: object_store::Error,
+    },
     /// The restored directory does not open.
     #[error("the restored directory does not open: {0}")]
     Open(#[from] EngineError),
@@ -74,9 +88,23 @@ impl BackupError {
         BackupError::Io { op, path: path.to_string(), source }
     }
 
-    /// True for an I/O error that says a file or directory vanished.
+    pub(crate) fn store(
+        op: &'static str,
+        path: impl std::fmt::Display,
+        source: object_store::Error,
+    ) -> Self {
+        BackupError::ObjectStore { op, path: path.to_string(), source }
+    }
+
+    /// True for an I/O or object-store error that says a file, directory or object vanished.
     pub(crate) fn is_not_found(&self) -> bool {
-        matches!(self, BackupError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+        match self {
+            BackupError::Io { source, .. } => source.kind() == io::ErrorKind::NotFound,
+            BackupError::ObjectStore { source, .. } => {
+                matches!(source, object_store::Error::NotFound { .. })
+            }
+            _ => false,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::error::{BackupError, Result};
@@ -74,13 +74,16 @@ pub(crate) fn create_new(path: &Path, shown: &str) -> Result<File> {
 }
 
 /// Copies everything `from` holds into `to` (when given), returning the size and BLAKE3
-/// hash of the bytes; `shown` names the source in errors.
+/// hash of the bytes; `shown` names the source in errors. Reads at most `limit` bytes plus
+/// one, so a source longer than `limit` is seen as longer without being read whole.
 pub(crate) fn copy_hashed(
-    from: &mut File,
-    mut to: Option<(&mut File, &str)>,
+    from: &mut dyn Read,
+    mut to: Option<(&mut dyn Write, &str)>,
     shown: &str,
+    limit: u64,
     progress: &mut dyn Progress,
 ) -> Result<(u64, blake3::Hash)> {
+    let mut from = from.take(limit.saturating_add(1));
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; CHUNK];
     let mut size: u64 = 0;
@@ -134,7 +137,8 @@ pub(crate) fn read_bounded(
 }
 
 /// Checks that `path` does not exist or is an empty directory (not a symbolic link), and
-/// makes it an existing empty directory. Returns whether it was created here.
+/// makes it an existing empty directory (created with mode 0700). Returns whether it was
+/// created here.
 pub(crate) fn prepare_empty_dir(path: &Path) -> Result<bool> {
     let shown = path.display().to_string();
     match fs::symlink_metadata(path) {
@@ -147,7 +151,11 @@ pub(crate) fn prepare_empty_dir(path: &Path) -> Result<bool> {
         }
         Ok(_) => Err(BackupError::TargetNotEmpty { path: shown }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir(path).map_err(|e| BackupError::io("create directory", &shown, e))?;
+            // Private, as `serve` requires of a data directory.
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(path)
+                .map_err(|e| BackupError::io("create directory", &shown, e))?;
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 sync_dir(parent)?;
             }

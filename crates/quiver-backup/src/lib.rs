@@ -13,8 +13,9 @@
 //! valid signature is incomplete, and [`verify`] says so. Not copied: the lock, the TLS
 //! material, the initial root password, the audit log (it has its own key and verifier),
 //! temporary files (see `quiver_engine::layout`). Where the backup is written is the
-//! `target` module's `Target`; a local directory is the one kind today, and an object
-//! store would be a second implementation of it.
+//! `target` module's `Target` and where it is read from the `source` module's `Source`: a
+//! local directory, or `s3://bucket/prefix` in an object store ([`Location`], the `object`
+//! module: the same layout as keys under the prefix, without directory objects).
 //!
 //! # Why a copy taken beside a running server is a state the database was in
 //!
@@ -61,16 +62,20 @@
 mod create;
 mod error;
 mod fsio;
+mod location;
 pub mod manifest;
+mod object;
 pub mod path;
 mod progress;
 mod restore;
+mod source;
 mod target;
 mod verify;
 
-pub use create::{COLLECTION_ATTEMPTS, ROUNDS, create};
+pub use create::{COLLECTION_ATTEMPTS, ROUNDS, create, create_at};
 pub use error::{BackupError, Result};
+pub use location::{Location, S3_SCHEME, S3Location};
 pub use manifest::{FileEntry, Manifest};
 pub use progress::Progress;
-pub use restore::restore;
-pub use verify::verify;
+pub use restore::{restore, restore_at};
+pub use verify::{verify, verify_at};

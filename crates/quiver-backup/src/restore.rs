@@ -8,10 +8,12 @@ use quiver_storage::MasterKey;
 
 use crate::error::{BackupError, Result};
 use crate::fsio;
+use crate::location::Location;
 use crate::manifest::{DATA_DIR, Manifest};
 use crate::path;
 use crate::progress::Progress;
-use crate::verify::{check_entry, verify};
+use crate::source::{LocalSource, Source};
+use crate::verify::{check_entry, open_source, verify_source};
 
 /// Restores the backup at `path` into `new_dir` (which must not exist or be an empty
 /// directory) and opens the result with `master` to prove it is a working data directory.
@@ -27,9 +29,30 @@ pub fn restore(
     master: &MasterKey,
     progress: &mut dyn Progress,
 ) -> Result<Manifest> {
-    let manifest = verify(path, master, progress)?;
+    restore_from(&mut LocalSource::open(path)?, new_dir, master, progress)
+}
+
+/// [`restore`] from any [`Location`] (an `s3://bucket/prefix` backup is downloaded twice: once
+/// to verify it, once into `new_dir`, hashed again).
+pub fn restore_at(
+    location: &Location,
+    new_dir: &Path,
+    master: &MasterKey,
+    progress: &mut dyn Progress,
+) -> Result<Manifest> {
+    restore_from(open_source(location)?.as_mut(), new_dir, master, progress)
+}
+
+/// The steps of [`restore`], from any source.
+fn restore_from(
+    source: &mut dyn Source,
+    new_dir: &Path,
+    master: &MasterKey,
+    progress: &mut dyn Progress,
+) -> Result<Manifest> {
+    let manifest = verify_source(source, master, progress)?;
     let created = fsio::prepare_empty_dir(new_dir)?;
-    match restore_into(path, new_dir, &manifest, master, progress) {
+    match restore_into(source, new_dir, &manifest, master, progress) {
         Ok(()) => Ok(manifest),
         Err(err) => {
             fsio::clean_up(new_dir, created);
@@ -39,7 +62,7 @@ pub fn restore(
 }
 
 fn restore_into(
-    path: &Path,
+    source: &mut dyn Source,
     new_dir: &Path,
     manifest: &Manifest,
     master: &MasterKey,
@@ -51,16 +74,13 @@ fn restore_into(
         fs::create_dir(&to).map_err(|e| BackupError::io("create directory", to.display(), e))?;
     }
     progress.start("restore", manifest.total_bytes);
-    let data = path.join(DATA_DIR);
     for entry in &manifest.files {
         path::validate(&entry.path)?;
         let shown = format!("{DATA_DIR}/{}", entry.path);
-        let mut from = fsio::open_plain(&data.join(&entry.path), &shown)?;
         let to_path = new_dir.join(&entry.path);
         let to_shown = to_path.display().to_string();
         let mut to = fsio::create_new(&to_path, &to_shown)?;
-        let (size, hash) =
-            fsio::copy_hashed(&mut from, Some((&mut to, &to_shown)), &shown, progress)?;
+        let (size, hash) = source.copy_file(entry, Some((&mut to, &to_shown)), progress)?;
         check_entry(entry, size, &hash, &shown)?;
         to.sync_all().map_err(|e| BackupError::io("fsync", &to_shown, e))?;
     }

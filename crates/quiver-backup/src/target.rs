@@ -1,9 +1,9 @@
 //! Where a backup is written. [`Target`] is the handful of operations `create` needs (make a
 //! directory, stream a new file, put a small file, drop a subtree on retry, make everything
-//! durable); [`LocalTarget`] implements them on a local directory. An object store
-//! (`s3://bucket/prefix`) is meant to be a second implementation: its "directories" are key
-//! prefixes, a file is an upload, durability is the completed upload, and the manifest and
-//! its signature, uploaded last, still mark the backup complete.
+//! durable, undo a failed backup); [`LocalTarget`] implements them on a local directory,
+//! `object::target::ObjectTarget` on an object store (`s3://bucket/prefix`): its
+//! "directories" are key prefixes, a file is an upload, durability is the completed upload,
+//! and the manifest and its signature, uploaded last, still mark the backup complete.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -34,17 +34,23 @@ pub(crate) trait Target {
     fn remove_file(&mut self, rel: &str) -> Result<()>;
     /// Makes every directory written so far durable.
     fn sync_dirs(&mut self) -> Result<()>;
+    /// Removes what this backup wrote, after a failure (best effort).
+    fn abandon(&mut self);
 }
 
 /// A backup in a local directory; every file is created with `create_new` and fsynced.
 pub(crate) struct LocalTarget {
     root: PathBuf,
     dirs: BTreeSet<String>,
+    /// Whether `root` was created here (else it was an empty directory).
+    created: bool,
 }
 
 impl LocalTarget {
-    pub(crate) fn new(root: &Path) -> LocalTarget {
-        LocalTarget { root: root.to_path_buf(), dirs: BTreeSet::new() }
+    /// The backup directory `root`, which must not exist or be an empty directory.
+    pub(crate) fn prepare(root: &Path) -> Result<LocalTarget> {
+        let created = fsio::prepare_empty_dir(root)?;
+        Ok(LocalTarget { root: root.to_path_buf(), dirs: BTreeSet::new(), created })
     }
 }
 
@@ -67,7 +73,8 @@ impl Target for LocalTarget {
         let path = self.root.join(rel);
         let name = path.display().to_string();
         let mut to = fsio::create_new(&path, &name)?;
-        let copied = fsio::copy_hashed(from, Some((&mut to, &name)), shown, progress)?;
+        let copied =
+            fsio::copy_hashed(from, Some((&mut to, &name)), shown, u64::MAX - 1, progress)?;
         to.sync_all().map_err(|e| BackupError::io("fsync", &name, e))?;
         Ok(copied)
     }
@@ -103,5 +110,9 @@ impl Target for LocalTarget {
             fsio::sync_dir(&self.root.join(dir))?;
         }
         fsio::sync_dir(&self.root)
+    }
+
+    fn abandon(&mut self) {
+        fsio::clean_up(&self.root, self.created);
     }
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use quiver_audit::{AdminAction, AuditKey, AuditLog, AuditOptions, Event, Outcome, Text, UserName};
+use quiver_backup::Location;
 use quiver_storage::MasterKey;
 
 use crate::keys;
@@ -26,7 +27,8 @@ pub(crate) enum BackupCommand {
     Create {
         #[arg(long)]
         data_dir: PathBuf,
-        /// Where to write the backup (a local directory).
+        /// Where to write the backup: a local directory, or `s3://bucket/prefix` (which must
+        /// hold no object yet).
         #[arg(long)]
         to: PathBuf,
         /// The master key [default: DIR.master-key]; QUIVER_MASTER_KEY may hold it instead.
@@ -36,7 +38,7 @@ pub(crate) enum BackupCommand {
     /// Check a backup: its signature, then every file's size and hash, and that it holds
     /// nothing else (no extra files, links or special files). Exits 0 when it holds.
     Verify {
-        /// The backup directory.
+        /// The backup: a directory, or `s3://bucket/prefix`.
         path: PathBuf,
         /// The master key of the backed-up directory (or set QUIVER_MASTER_KEY).
         #[arg(long)]
@@ -45,7 +47,7 @@ pub(crate) enum BackupCommand {
     /// Restore a verified backup into NEWDIR (must not exist or be empty), then open it to
     /// prove it works. Refuses a backup that does not verify; never writes outside NEWDIR.
     Restore {
-        /// The backup directory.
+        /// The backup: a directory, or `s3://bucket/prefix`.
         path: PathBuf,
         /// The new data directory.
         #[arg(long)]
@@ -62,18 +64,20 @@ pub(crate) fn run(command: BackupCommand) -> anyhow::Result<()> {
         BackupCommand::Create { data_dir, to, master_key_file } => {
             let file = master_key_file.unwrap_or_else(|| keys::default_master_key_path(&data_dir));
             let master = load_master_key(&file)?;
-            refuse_inside(&data_dir, &to)?;
+            let to = Location::parse(&to)?;
+            if let Location::Local(dir) = &to {
+                refuse_inside(&data_dir, dir)?;
+            }
             let mut progress = ProgressLine::new();
-            let result = quiver_backup::create(&data_dir, &to, &master, &mut progress);
+            let result = quiver_backup::create_at(&data_dir, &to, &master, &mut progress);
             progress.finish();
             let outcome = if result.is_ok() { Outcome::Ok } else { Outcome::Failed };
             audit_backup(&data_dir, &to, outcome);
-            let manifest =
-                result.with_context(|| format!("no backup written to {}", to.display()))?;
+            let manifest = result.with_context(|| format!("no backup written to {to}"))?;
             println!(
                 "backup of {} written to {}: {} files, {} bytes, master key {}",
                 data_dir.display(),
-                to.display(),
+                to,
                 manifest.total_files,
                 manifest.total_bytes,
                 manifest.master_key_id
@@ -82,39 +86,35 @@ pub(crate) fn run(command: BackupCommand) -> anyhow::Result<()> {
         }
         BackupCommand::Verify { path, master_key_file } => {
             let master = verify_key(master_key_file.as_deref())?;
+            let path = Location::parse(&path)?;
             let mut progress = ProgressLine::new();
-            let result = quiver_backup::verify(&path, &master, &mut progress);
+            let result = quiver_backup::verify_at(&path, &master, &mut progress);
             progress.finish();
-            let manifest =
-                result.with_context(|| format!("backup {} NOT intact", path.display()))?;
+            let manifest = result.with_context(|| format!("backup {path} NOT intact"))?;
             println!(
                 "backup {} intact: {} files, {} bytes, signed with master key {}",
-                path.display(),
-                manifest.total_files,
-                manifest.total_bytes,
-                manifest.master_key_id
+                path, manifest.total_files, manifest.total_bytes, manifest.master_key_id
             );
             Ok(())
         }
         BackupCommand::Restore { path, data_dir, master_key_file } => {
             let file = master_key_file.unwrap_or_else(|| keys::default_master_key_path(&data_dir));
             let master = load_master_key(&file)?;
+            let path = Location::parse(&path)?;
             let mut progress = ProgressLine::new();
-            let result = quiver_backup::restore(&path, &data_dir, &master, &mut progress);
+            let result = quiver_backup::restore_at(&path, &data_dir, &master, &mut progress);
             progress.finish();
-            let manifest = result.with_context(|| {
-                format!("cannot restore {} into {}", path.display(), data_dir.display())
-            })?;
+            let manifest = result
+                .with_context(|| format!("cannot restore {path} into {}", data_dir.display()))?;
             audit_restore(&data_dir, &path).with_context(|| {
                 format!(
-                    "restored {} into {}, but could not write the audit record of the restore",
-                    path.display(),
+                    "restored {path} into {}, but could not write the audit record of the restore",
                     data_dir.display()
                 )
             })?;
             println!(
                 "restored {} into {}: {} files, {} bytes; it opens with master key {}",
-                path.display(),
+                path,
                 data_dir.display(),
                 manifest.total_files,
                 manifest.total_bytes,
@@ -172,7 +172,7 @@ fn local_user() -> UserName {
 }
 
 /// Records the backup in DIR's audit log when the log can be opened; says why not otherwise.
-fn audit_backup(data_dir: &Path, to: &Path, outcome: Outcome) {
+fn audit_backup(data_dir: &Path, to: &Location, outcome: Outcome) {
     let key_path = crate::audit::default_key_path(data_dir);
     if !key_path.exists() {
         #[allow(clippy::print_stderr, reason = "a note to the operator")]
@@ -190,7 +190,7 @@ fn audit_backup(data_dir: &Path, to: &Path, outcome: Outcome) {
         user: local_user(),
         peer: None,
         action: AdminAction::Backup,
-        detail: Text::new(&to.display().to_string()),
+        detail: Text::new(&to.to_string()),
         outcome,
     };
     let written = AuditKey::from_file(&key_path)
@@ -218,7 +218,7 @@ fn audit_backup(data_dir: &Path, to: &Path, outcome: Outcome) {
 
 /// Records the restore in NEWDIR's audit log, under a new key at `NEWDIR.audit-key` (or the
 /// existing one there).
-fn audit_restore(data_dir: &Path, from: &Path) -> anyhow::Result<()> {
+fn audit_restore(data_dir: &Path, from: &Location) -> anyhow::Result<()> {
     let key_path = crate::audit::default_key_path(data_dir);
     let key = if key_path.exists() {
         AuditKey::from_file(&key_path)
@@ -231,7 +231,7 @@ fn audit_restore(data_dir: &Path, from: &Path) -> anyhow::Result<()> {
         user: local_user(),
         peer: None,
         action: AdminAction::Restore,
-        detail: Text::new(&from.display().to_string()),
+        detail: Text::new(&from.to_string()),
         outcome: Outcome::Ok,
     })?;
     log.close()?;
