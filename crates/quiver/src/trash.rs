@@ -1,6 +1,7 @@
 //! `quiver trash`: the recycle bin of a data directory, from the operator's side — list the
-//! dropped collections, restore one, purge one or every expired one, and point-in-time
-//! restore of a collection into a new one.
+//! dropped collections, restore one, purge one or every expired one (partitions included),
+//! point-in-time restore of a collection into a new one, and the same for the dropped
+//! partitions a collection keeps in its own bin.
 //!
 //! The commands open the data directory directly (with its master key, like `serve`), so they
 //! fail while a server holds it; the message then says to stop the server or to use the REST
@@ -35,7 +36,8 @@ pub(crate) enum TrashCommand {
         #[arg(long = "as")]
         name: Option<String>,
     },
-    /// Remove a dropped collection for good (files and data key), or every expired one.
+    /// Remove a dropped collection for good (files and data key), or every expired collection
+    /// and partition.
     #[command(group(clap::ArgGroup::new("what").required(true).args(["id", "expired"])))]
     Purge {
         #[command(flatten)]
@@ -61,6 +63,42 @@ pub(crate) enum TrashCommand {
         #[arg(long)]
         into: String,
     },
+    /// List the dropped partitions of a collection: id, name, when dropped, when the bin
+    /// purges it, and its rows.
+    Partitions {
+        #[command(flatten)]
+        dir: DirArgs,
+        #[command(flatten)]
+        of: CollectionArgs,
+    },
+    /// Restore a dropped partition, with its rows, by the id `quiver trash partitions` shows,
+    /// under its old name or `--as NAME`.
+    RestorePartition {
+        #[command(flatten)]
+        dir: DirArgs,
+        #[command(flatten)]
+        of: CollectionArgs,
+        id: i64,
+        #[arg(long = "as")]
+        name: Option<String>,
+    },
+    /// Remove a dropped partition and its files for good.
+    PurgePartition {
+        #[command(flatten)]
+        dir: DirArgs,
+        #[command(flatten)]
+        of: CollectionArgs,
+        id: i64,
+    },
+}
+
+/// The collection whose partition bin a command reads.
+#[derive(clap::Args)]
+pub(crate) struct CollectionArgs {
+    #[arg(long, default_value = "default")]
+    db: String,
+    #[arg(long)]
+    collection: String,
 }
 
 #[derive(clap::Args)]
@@ -118,14 +156,14 @@ pub(crate) fn run(command: TrashCommand) -> anyhow::Result<()> {
             let db = open(&dir)?;
             let log = open_audit(&dir)?;
             if expired {
-                let result = db.purge_expired(now_ms());
+                let result = purge_expired(&db);
                 let detail = match &result {
-                    Ok(ids) => format!("expired trash ids {ids:?}"),
+                    Ok(purged) => format!("expired trash: {purged}"),
                     Err(_) => "expired trash".to_owned(),
                 };
                 record(log, AdminAction::Purge, &detail, result.as_ref().err())?;
-                let ids = result.context("cannot purge the expired trash")?;
-                writeln!(out, "purged {} expired entries {ids:?}", ids.len())?;
+                let purged = result.context("cannot purge the expired trash")?;
+                writeln!(out, "purged {purged}")?;
             } else if let Some(id) = id {
                 let result = db.purge_trash(id);
                 record(log, AdminAction::Purge, &format!("trash id {id}"), result.as_ref().err())?;
@@ -145,8 +183,69 @@ pub(crate) fn run(command: TrashCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot restore {detail}"))?;
             writeln!(out, "restored {detail}: {} rows", restored.count())?;
         }
+        TrashCommand::Partitions { dir, of } => {
+            let db = open(&dir)?;
+            let collection = of.open(&db)?;
+            writeln!(out, "{:<8} {:<24} {:<24} {:<24} ROWS", "ID", "NAME", "DROPPED", "EXPIRES")?;
+            for entry in collection.list_trashed_partitions() {
+                writeln!(
+                    out,
+                    "{:<8} {:<24} {:<24} {:<24} {}",
+                    entry.id,
+                    entry.name,
+                    format_timestamp(entry.dropped_ms),
+                    format_timestamp(entry.expires_ms),
+                    entry.rows,
+                )?;
+            }
+        }
+        TrashCommand::RestorePartition { dir, of, id, name } => {
+            let db = open(&dir)?;
+            let collection = of.open(&db)?;
+            let log = open_audit(&dir)?;
+            let as_name = name.as_deref().unwrap_or("its old name");
+            let detail = format!("partition id {id} of {}.{} as {as_name}", of.db, of.collection);
+            let result = collection.restore_partition(id, name.as_deref());
+            record(log, AdminAction::Restore, &detail, result.as_ref().err())?;
+            result.with_context(|| format!("cannot restore {detail}"))?;
+            writeln!(out, "restored {detail}")?;
+        }
+        TrashCommand::PurgePartition { dir, of, id } => {
+            let db = open(&dir)?;
+            let collection = of.open(&db)?;
+            let log = open_audit(&dir)?;
+            let detail = format!("partition id {id} of {}.{}", of.db, of.collection);
+            let result = collection.purge_partition(id);
+            record(log, AdminAction::Purge, &detail, result.as_ref().err())?;
+            result.with_context(|| format!("cannot purge {detail}"))?;
+            writeln!(out, "purged {detail}")?;
+        }
     }
     Ok(())
+}
+
+impl CollectionArgs {
+    fn open(&self, db: &Database) -> anyhow::Result<std::sync::Arc<quiver_engine::Collection>> {
+        db.collection(&self.db, &self.collection)
+            .with_context(|| format!("cannot open collection {}.{}", self.db, self.collection))
+    }
+}
+
+/// Purges the expired dropped collections, then the expired dropped partitions of every live
+/// collection (what the server's maintenance task does), and says what went.
+fn purge_expired(db: &Database) -> Result<String, EngineError> {
+    let now = now_ms();
+    let collections = db.purge_expired(now)?;
+    let mut partitions = Vec::new();
+    for database in db.list_databases() {
+        for name in db.list_collections(&database)? {
+            let collection = db.collection(&database, &name)?;
+            for id in collection.purge_expired_partitions(now)? {
+                partitions.push(format!("{database}.{name}#{id}"));
+            }
+        }
+    }
+    Ok(format!("collections (trash ids) {collections:?}, partitions {partitions:?}"))
 }
 
 /// Opens the data directory like `serve` (encrypted under its master key), without the
@@ -215,13 +314,17 @@ fn record(
 ) -> anyhow::Result<()> {
     let outcome = match error {
         None => Outcome::Ok,
-        Some(EngineError::TrashNotFound { .. } | EngineError::CollectionNotFound { .. }) => {
-            Outcome::NotFound
-        }
+        Some(
+            EngineError::TrashNotFound { .. }
+            | EngineError::PartitionTrashNotFound { .. }
+            | EngineError::CollectionNotFound { .. },
+        ) => Outcome::NotFound,
         Some(
             EngineError::InvalidRequest { .. }
             | EngineError::Model(_)
             | EngineError::CollectionExists { .. }
+            | EngineError::PartitionExists { .. }
+            | EngineError::TooManyPartitions { .. }
             | EngineError::NameConflict { .. }
             | EngineError::RestorePointOutOfRange { .. },
         ) => Outcome::Invalid,

@@ -23,7 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// The suite has this many tests; a run that passes fewer fails. Raise it with the suite.
-const MIN_PASSED: usize = 212;
+const MIN_PASSED: usize = 213;
 /// Node ids of tests that may be skipped. None may: a test that cannot run is not a pass.
 const ALLOWED_SKIPS: &[&str] = &[];
 /// The whole pytest run; beyond it pytest and its servers are stopped and the test fails.

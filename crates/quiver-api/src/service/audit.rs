@@ -34,6 +34,7 @@ use quiver_audit::{
 };
 use serde_json::Value as Json;
 
+use crate::proto::admin;
 use crate::proto::milvus as pb;
 use crate::service::{Ctx, DEFAULT_DB};
 use crate::status::{Failure, code};
@@ -388,6 +389,8 @@ not_audited!(
     pb::SelectUserRequest,
     pb::SelectGrantRequest,
     pb::ListPrivilegeGroupsRequest,
+    admin::ListTrashRequest,
+    admin::ListTrashedPartitionsRequest,
 );
 
 /// DDL requests: `type => action, |request| (collection, object)`.

@@ -35,6 +35,9 @@ pub(crate) mod data;
 pub(crate) mod index;
 #[cfg(test)]
 mod limit_tests;
+pub(crate) mod partition_trash;
+#[cfg(test)]
+mod partition_trash_tests;
 pub(crate) mod partitions;
 #[cfg(test)]
 mod protection_tests;
@@ -53,6 +56,7 @@ use tonic::{Request, Response};
 use crate::deletion_guard::DeletionGuard;
 use crate::limits::RequestLimits;
 use crate::metrics::{Metrics, Outcome, StatusLabel, spawn_blocking_in_span};
+use crate::proto::admin;
 use crate::proto::common::{KeyValuePair, Status};
 use crate::proto::milvus as pb;
 use crate::proto::milvus::milvus_service_server::MilvusService;
@@ -346,6 +350,12 @@ replies!(
     pb::SelectUserResponse,
     pb::SelectGrantResponse,
     pb::ListPrivilegeGroupsResponse,
+    admin::ListTrashResponse,
+    admin::RestoreCollectionResponse,
+    admin::PurgeTrashResponse,
+    admin::ListTrashedPartitionsResponse,
+    admin::RestorePartitionResponse,
+    admin::PurgePartitionResponse,
 );
 
 /// The value of `key` among Milvus's key-value parameters.
@@ -588,9 +598,16 @@ db_name_field!(
     pb::AlterDatabaseRequest,
     pb::DescribeDatabaseRequest,
     pb::OperatePrivilegeV2Request,
+    // Quiver's `RecycleBin` service.
+    admin::ListTrashRequest,
+    admin::RestoreCollectionRequest,
+    admin::ListTrashedPartitionsRequest,
+    admin::RestorePartitionRequest,
+    admin::PurgePartitionRequest,
 );
 
 no_db_name!(
+    admin::PurgeTrashRequest,
     pb::ConnectRequest,
     pb::GetVersionRequest,
     pb::CheckHealthRequest,

@@ -29,15 +29,15 @@ const KEY: [u8; 32] = [9; 32];
 const ROOT_PASSWORD: &str = "a-Strong-admin-passw0rd";
 const ALICE_PASSWORD: &str = "Str0ng-Kestrel-Passphrase";
 
-struct Fixture {
-    api: MilvusApi,
+pub(super) struct Fixture {
+    pub(super) api: MilvusApi,
     audit_dir: tempfile::TempDir,
     _data: tempfile::TempDir,
 }
 
 /// A service whose engine keeps dropped data for `retention` and whose guard allows at most
 /// 40% of a collection above 10 rows, or 100 rows.
-fn fixture(retention: Duration) -> Fixture {
+pub(super) fn fixture(retention: Duration) -> Fixture {
     let data = tempfile::tempdir().unwrap();
     let options =
         Options { maintenance_interval: None, trash_retention: retention, ..Options::default() };
@@ -68,7 +68,7 @@ impl Fixture {
     }
 
     /// The admin records: action, detail and outcome.
-    fn admin_actions(&self) -> Vec<(AdminAction, String, Outcome)> {
+    pub(super) fn admin_actions(&self) -> Vec<(AdminAction, String, Outcome)> {
         self.events()
             .into_iter()
             .filter_map(|event| match event {
@@ -81,7 +81,7 @@ impl Fixture {
     }
 
     /// Collection `docs` (id, 2-d vector) with rows `0..rows`, loaded.
-    async fn docs(&self, rows: i64) {
+    pub(super) async fn docs(&self, rows: i64) {
         let spec = quiver_core::SchemaSpec {
             description: String::new(),
             fields: vec![
@@ -123,7 +123,7 @@ impl Fixture {
     }
 }
 
-fn request<T>(body: T, user: &str, force: bool) -> Request<T> {
+pub(super) fn request<T>(body: T, user: &str, force: bool) -> Request<T> {
     let mut request = Request::new(body);
     request.extensions_mut().insert(Principal::unrestricted(user));
     request
@@ -238,7 +238,7 @@ async fn a_rest_delete_passes_the_guard_only_with_force() {
     assert_eq!(f.count("docs"), 0);
 }
 
-async fn rest(router: &mut axum::Router, path: &str, body: &str) -> serde_json::Value {
+pub(super) async fn rest(router: &mut axum::Router, path: &str, body: &str) -> serde_json::Value {
     let mut req = http::Request::post(path)
         .header("content-type", "application/json")
         .body(axum::body::Body::from(body.to_owned()))
@@ -251,7 +251,7 @@ async fn rest(router: &mut axum::Router, path: &str, body: &str) -> serde_json::
     serde_json::from_slice(&bytes).unwrap()
 }
 
-async fn search_ids(f: &Fixture, name: &str) -> Vec<i64> {
+pub(super) async fn search_ids(f: &Fixture, name: &str) -> Vec<i64> {
     let rows = f
         .api
         .db

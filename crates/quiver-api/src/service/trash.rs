@@ -11,6 +11,8 @@
 //! | RestoreCollection without a time | `Database::restore_collection` (the latest drop of the name, or `trash_id`) |
 //! | RestoreCollection with `point_in_time_ms` | `Database::restore_collection_as_of` (live collection) or `restore_trashed_as_of` (`trash_id`), into `new_collection_name` |
 //! | PurgeTrash | `Database::purge_trash` |
+//!
+//! Dropped partitions are in `partition_trash`, whose handlers this service also serves.
 
 use quiver_audit::{AdminAction, Event};
 use quiver_engine::TrashEntry;
@@ -20,14 +22,21 @@ use crate::proto::admin as adm;
 use crate::proto::admin::recycle_bin_server::RecycleBin;
 use crate::ratelimit::RequestClass;
 use crate::service::audit::{self, AuditClass, Audited};
-use crate::service::{Ctx, DbName, MilvusApi, Reply};
+use crate::service::{Ctx, MilvusApi, partition_trash};
 use crate::status::{Failure, ok_status};
 
 /// The methods of the `RecycleBin` service (snake case, as in the Milvus service table), for
 /// the request metrics.
-pub(crate) const RPCS: [&str; 3] = ["list_trash", "restore_collection", "purge_trash"];
+pub(crate) const RPCS: [&str; 6] = [
+    "list_trash",
+    "restore_collection",
+    "purge_trash",
+    "list_trashed_partitions",
+    "restore_partition",
+    "purge_partition",
+];
 
-fn require_admin(api: &MilvusApi, ctx: &Ctx) -> Result<(), Failure> {
+pub(crate) fn require_admin(api: &MilvusApi, ctx: &Ctx) -> Result<(), Failure> {
     if api.security.snapshot().is_admin_principal(&ctx.principal) {
         Ok(())
     } else {
@@ -135,40 +144,6 @@ pub(crate) fn purge_trash(
     Ok(adm::PurgeTrashResponse { status: Some(ok_status()) })
 }
 
-impl DbName for adm::ListTrashRequest {
-    fn db_name(&self) -> &str {
-        &self.db_name
-    }
-}
-
-impl DbName for adm::RestoreCollectionRequest {
-    fn db_name(&self) -> &str {
-        &self.db_name
-    }
-}
-
-impl DbName for adm::PurgeTrashRequest {}
-
-macro_rules! admin_replies {
-    ($($ty:ty),*) => {
-        $(impl Reply for $ty {
-            fn set_status(&mut self, status: crate::proto::common::Status) {
-                self.status = Some(status);
-            }
-        })*
-    };
-}
-
-admin_replies!(adm::ListTrashResponse, adm::RestoreCollectionResponse, adm::PurgeTrashResponse);
-
-impl Audited for adm::ListTrashRequest {
-    const CLASS: AuditClass = AuditClass::NotAudited;
-
-    fn audit_event(&self, _ctx: &Ctx) -> Option<Event> {
-        None
-    }
-}
-
 impl Audited for adm::RestoreCollectionRequest {
     const CLASS: AuditClass = AuditClass::Change;
 
@@ -219,5 +194,27 @@ impl RecycleBin for MilvusApi {
         request: Request<adm::PurgeTrashRequest>,
     ) -> Result<Response<adm::PurgeTrashResponse>, tonic::Status> {
         self.run(request, RequestClass::Ddl, no_cost, purge_trash).await
+    }
+
+    async fn list_trashed_partitions(
+        &self,
+        request: Request<adm::ListTrashedPartitionsRequest>,
+    ) -> Result<Response<adm::ListTrashedPartitionsResponse>, tonic::Status> {
+        self.run(request, RequestClass::Read, no_cost, partition_trash::list_trashed_partitions)
+            .await
+    }
+
+    async fn restore_partition(
+        &self,
+        request: Request<adm::RestorePartitionRequest>,
+    ) -> Result<Response<adm::RestorePartitionResponse>, tonic::Status> {
+        self.run(request, RequestClass::Ddl, no_cost, partition_trash::restore_partition).await
+    }
+
+    async fn purge_partition(
+        &self,
+        request: Request<adm::PurgePartitionRequest>,
+    ) -> Result<Response<adm::PurgePartitionResponse>, tonic::Status> {
+        self.run(request, RequestClass::Ddl, no_cost, partition_trash::purge_partition).await
     }
 }

@@ -2,7 +2,8 @@
 
 A collection dropped with pymilvus goes to the recycle bin (7 days by default) and comes back
 with REST `collections/restore` with identical query and search results; the bin is listed
-and purged over REST by an admin only. A point-in-time restore brings back rows deleted after
+and purged over REST by an admin only. A partition dropped with pymilvus comes back with REST
+`partitions/restore` with its rows. A point-in-time restore brings back rows deleted after
 that time. A pymilvus delete that would remove more than half of a collection (above 1,000
 rows) is refused with code 1100 and changes nothing; REST with `"force": true` as root
 (admin holds `ForceDelete`) passes.
@@ -81,6 +82,28 @@ def test_the_recycle_bin_is_for_admins_and_purge_is_final(server):
     again = rest.post("collections/restore", {"collectionName": name}).json()
     assert again["code"] != 0, again
     assert not client.has_collection(name)
+
+
+def test_a_dropped_partition_is_restored_over_rest_with_its_rows(server):
+    client = server.client()
+    rest = Rest(server)
+    name, data = make(client, 100, seed=4)
+    client.create_partition(name, "recent")
+    client.insert(name, [{"id": 1000 + i, "vector": data[i].tolist(), "n": 1000 + i} for i in range(40)], partition_name="recent")
+    before = snapshot(client, name, data)
+    client.release_collection(name)
+    client.drop_partition(name, "recent")
+    assert not client.has_partition(name, "recent")
+    client.load_collection(name)
+    assert len(client.query(name, filter="id >= 0", limit=1000)) == 100
+
+    listed = rest.call("partitions/trash/list", {"collectionName": name})["data"]
+    assert [(e["partitionName"], e["rows"]) for e in listed] == [("recent", 40)]
+    restored = rest.call("partitions/restore", {"collectionName": name, "partitionName": "recent"})["data"]
+    assert restored == {"partitionId": listed[0]["partitionId"], "partitionName": "recent"}
+    client.load_collection(name)
+    assert snapshot(client, name, data) == before
+    assert rest.call("partitions/trash/list", {"collectionName": name})["data"] == []
 
 
 def test_a_point_in_time_restore_brings_back_rows_deleted_later(server):
