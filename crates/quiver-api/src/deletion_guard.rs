@@ -7,8 +7,8 @@
 //! also removing more than `min_rows` (so that deleting 2 rows of 3 is not a mass deletion).
 //! The force flag is the gRPC metadata `quiver-force-delete: true` or the REST body's
 //! `"force": true` (a Quiver extension; Milvus's messages have no such field).
-//! Collection drops are not guarded here: they go to the recycle bin, from which an admin
-//! restores them.
+//! Drops are guarded only when the recycle bin is off (`service::mass_deletion`): otherwise
+//! they go to the bin, from which an admin restores them.
 
 use std::fmt;
 

@@ -147,6 +147,12 @@ impl Database {
         self.inner.keys.as_ref().map(|keys| keys.master_key_id())
     }
 
+    /// How long dropped collections and partitions stay in the recycle bin; zero when a drop
+    /// deletes for good.
+    pub fn trash_retention(&self) -> std::time::Duration {
+        self.inner.options.trash_retention
+    }
+
     pub fn list_databases(&self) -> Vec<String> {
         self.inner.catalog.lock().databases.iter().map(|d| d.name.clone()).collect()
     }

@@ -90,6 +90,15 @@ pub(crate) fn examine_settings(settings: &Settings) -> Vec<Finding> {
             "listen on the one address clients use".to_owned(),
         ));
     }
+    if settings.retention.is_zero() {
+        out.push(finding(
+            Severity::Warn,
+            "the recycle bin is off ([deletion] retention_hours = 0): a dropped collection or \
+             partition is deleted at once, and deleted rows cannot be restored to a point in time"
+                .to_owned(),
+            "set [deletion] retention_hours (168, a week, by default)".to_owned(),
+        ));
+    }
     examine_data_dir(&mut out, &settings.data_dir);
     out
 }
@@ -241,5 +250,20 @@ mod tests {
         assert!(text.iter().any(|t| t.contains(INITIAL_PASSWORD_FILE)), "{text:?}");
         assert!(text.iter().any(|t| t.contains("every interface")), "{text:?}");
         assert!(text.iter().any(|t| t.contains("client_ca")), "{text:?}");
+    }
+
+    #[test]
+    fn a_recycle_bin_turned_off_is_warned_with_its_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        let config = dir.path().join("quiver.toml");
+        fs::write(&config, "[deletion]\nretention_hours = 0\n").unwrap();
+        let data = dir.path().join("data");
+        let findings =
+            examine(&CliSettings { config: Some(config), ..cli(&data, "127.0.0.1:1", false) });
+        assert!(refusals(&findings).is_empty(), "{findings:?}");
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].problem.contains("recycle bin is off"), "{findings:?}");
+        assert!(findings[0].fix.contains("retention_hours"), "{findings:?}");
     }
 }

@@ -36,7 +36,7 @@ pub(super) fn routes(r: &mut Routes) {
     route(r, "collections/get_stats", "get_collection_statistics", summary, stats);
 }
 
-bodies!(CreateBody, CollectionBody, ListBody, LoadStateBody, RenameBody);
+bodies!(CreateBody, CollectionBody, DropBody, ListBody, LoadStateBody, RenameBody);
 
 /// The body of most collection endpoints.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -46,6 +46,21 @@ pub(crate) struct CollectionBody {
     #[serde(default)]
     db_name: String,
     collection_name: String,
+}
+
+/// The body of `collections/drop`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "CollectionDropBody", example = json!({"collectionName": "quick_setup"}))]
+pub(crate) struct DropBody {
+    #[serde(default)]
+    db_name: String,
+    collection_name: String,
+    /// Quiver: with the recycle bin off (`[deletion] retention_hours = 0`) a drop is final, and
+    /// one of more rows than the mass-deletion guard allows needs this flag (and the
+    /// `ForceDelete` privilege).
+    #[serde(default)]
+    force: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -396,11 +411,11 @@ fn create(api: &MilvusApi, ctx: &Ctx, req: CreateBody) -> Result<Reply, Failure>
     Ok(Reply::empty())
 }
 
-fn drop(api: &MilvusApi, ctx: &Ctx, req: CollectionBody) -> Result<Reply, Failure> {
+fn drop(api: &MilvusApi, ctx: &Ctx, req: DropBody) -> Result<Reply, Failure> {
     let name = required(&req.collection_name, "collectionName")?;
     collections::drop_collection(
         api,
-        ctx,
+        &ctx.clone().forced(req.force),
         pb::DropCollectionRequest { collection_name: name.to_owned(), ..Default::default() },
     )?;
     Ok(Reply::empty())

@@ -22,7 +22,7 @@ pub(super) fn routes(r: &mut Routes) {
     route(r, "partitions/get_stats", "get_partition_statistics", summary, stats);
 }
 
-bodies!(PartitionBody, PartitionsBody, ListBody);
+bodies!(PartitionBody, DropBody, PartitionsBody, ListBody);
 
 /// The body of the endpoints on one partition.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -32,6 +32,22 @@ pub(crate) struct PartitionBody {
     db_name: String,
     collection_name: String,
     partition_name: String,
+}
+
+/// The body of `partitions/drop`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "PartitionDropBody")]
+pub(crate) struct DropBody {
+    #[serde(default)]
+    db_name: String,
+    collection_name: String,
+    partition_name: String,
+    /// Quiver: with the recycle bin off (`[deletion] retention_hours = 0`) a drop is final, and
+    /// one of more rows than the mass-deletion guard allows needs this flag (and the
+    /// `ForceDelete` privilege).
+    #[serde(default)]
+    force: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -54,8 +70,12 @@ pub(crate) struct PartitionsBody {
 }
 
 fn names(req: &PartitionBody) -> Result<(String, String), Failure> {
-    let collection = required(&req.collection_name, "collectionName")?;
-    let partition = required(&req.partition_name, "partitionName")?;
+    both_names(&req.collection_name, &req.partition_name)
+}
+
+fn both_names(collection: &str, partition: &str) -> Result<(String, String), Failure> {
+    let collection = required(collection, "collectionName")?;
+    let partition = required(partition, "partitionName")?;
     Ok((collection.to_owned(), partition.to_owned()))
 }
 
@@ -69,11 +89,11 @@ fn create(api: &MilvusApi, ctx: &Ctx, req: PartitionBody) -> Result<Reply, Failu
     Ok(Reply::empty())
 }
 
-fn drop(api: &MilvusApi, ctx: &Ctx, req: PartitionBody) -> Result<Reply, Failure> {
-    let (collection_name, partition_name) = names(&req)?;
+fn drop(api: &MilvusApi, ctx: &Ctx, req: DropBody) -> Result<Reply, Failure> {
+    let (collection_name, partition_name) = both_names(&req.collection_name, &req.partition_name)?;
     partitions::drop_partition(
         api,
-        ctx,
+        &ctx.clone().forced(req.force),
         pb::DropPartitionRequest { collection_name, partition_name, ..Default::default() },
     )?;
     Ok(Reply::empty())

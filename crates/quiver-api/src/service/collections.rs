@@ -7,7 +7,7 @@ use crate::convert::schema::{decode, schema_to_wire, spec_from_wire};
 use crate::limits::{Limit, RequestLimits};
 use crate::proto::common::{KeyValuePair, LoadState, Status};
 use crate::proto::milvus as pb;
-use crate::service::{Ctx, MilvusApi, object_for};
+use crate::service::{Ctx, MilvusApi, mass_deletion, object_for};
 use crate::status::{Failure, code, ok_status};
 
 /// Properties Milvus gives a meaning that Quiver does not implement: storing them would
@@ -83,6 +83,7 @@ pub(crate) fn drop_collection(
     req: pb::DropCollectionRequest,
 ) -> Result<Status, Failure> {
     api.authorize(ctx, Privilege::DropCollection, Object::Database)?;
+    mass_deletion::check_drop_collection(api, ctx, &req.collection_name)?;
     api.db.drop_collection(&ctx.db, &req.collection_name)?;
     Ok(ok_status())
 }

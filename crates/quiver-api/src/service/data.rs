@@ -8,9 +8,8 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use quiver_audit::AdminAction;
 use quiver_core::{ColumnData, InsertBatch, Schema};
-use quiver_engine::{Collection, EngineError, ExprFilter, QueryRequest, WriteResult};
+use quiver_engine::{EngineError, QueryRequest, WriteResult};
 use quiver_security::Privilege;
 
 use crate::convert::fields;
@@ -18,9 +17,8 @@ use crate::limits::{Limit, RequestLimits};
 use crate::proto::common::CompactionState;
 use crate::proto::milvus as pb;
 use crate::proto::schema as wire;
-use crate::service::audit::{self, AuditClass};
-use crate::service::{Ctx, MilvusApi};
-use crate::status::{Failure, code, ok_status};
+use crate::service::{Ctx, MilvusApi, mass_deletion};
+use crate::status::{Failure, ok_status};
 
 /// Most collections one Flush request may name.
 const MAX_FLUSH_COLLECTIONS: usize = 4096;
@@ -145,7 +143,7 @@ pub(crate) fn delete(
     let filter = collection.compile_filter(&req.expr, &templates, &api.limits.filter())?;
     let scope: Vec<String> =
         partition(&req.partition_name).map(str::to_owned).into_iter().collect();
-    check_mass_deletion(api, ctx, &collection, (&filter, &req.expr), &scope)?;
+    mass_deletion::check_delete(api, ctx, &collection, (&filter, &req.expr), &scope)?;
     let written = match partition(&req.partition_name) {
         None => collection.delete_by_filter(&filter)?,
         Some(name) => {
@@ -174,47 +172,6 @@ pub(crate) fn delete(
         timestamp: hybrid_timestamp(),
         ..Default::default()
     })
-}
-
-/// Refuses a delete of `filter`'s rows (in `partitions`, all when empty) that the
-/// mass-deletion guard calls a mass deletion, unless the request is forced by a user holding
-/// `ForceDelete` on the collection; a forced one is recorded in the audit log as an admin
-/// action before it runs. The share is of the whole collection. Rows are counted only when
-/// the request could be a mass deletion (a delete by a short key list never is).
-fn check_mass_deletion(
-    api: &MilvusApi,
-    ctx: &Ctx,
-    collection: &Collection,
-    (filter, filter_text): (&ExprFilter, &str),
-    partitions: &[String],
-) -> Result<(), Failure> {
-    let guard = &api.deletion_guard;
-    // A short key list is never a mass deletion, whatever the collection holds: no count.
-    let keys = filter.primary_keys().map(|pks| pks.len() as u64);
-    if keys.is_some_and(|n| guard.is_never_mass(n)) {
-        return Ok(());
-    }
-    let total = collection.count();
-    if guard.assess(keys.unwrap_or(total), total).is_none() {
-        return Ok(());
-    }
-    let removing = collection.count_matching(filter, partitions)?;
-    let Some(mass) = guard.assess(removing, total) else { return Ok(()) };
-    if !ctx.force {
-        return Err(Failure::new(code::INVALID_PARAMETER, mass.to_string()));
-    }
-    api.authorize_collection(ctx, Privilege::ForceDelete, collection.name())?;
-    let detail = format!(
-        "forced mass deletion: db={:?} collection={:?} rows={} of {} filter={:?}",
-        ctx.db,
-        collection.name(),
-        mass.removing,
-        mass.total,
-        filter_text
-    );
-    tracing::warn!(user = %ctx.user, %detail, "mass deletion forced");
-    api.audit
-        .record(AuditClass::Change, Some(audit::admin(ctx, AdminAction::MassDeletion, &detail)))
 }
 
 /// Seals the growing data of each collection and checkpoints its log. Every collection is

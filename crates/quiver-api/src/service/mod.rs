@@ -35,6 +35,7 @@ pub(crate) mod data;
 pub(crate) mod index;
 #[cfg(test)]
 mod limit_tests;
+mod mass_deletion;
 pub(crate) mod partition_trash;
 #[cfg(test)]
 mod partition_trash_tests;

@@ -11,27 +11,13 @@ use crate::proto::admin as adm;
 use crate::proto::admin::recycle_bin_server::RecycleBin;
 use crate::proto::milvus as pb;
 use crate::proto::milvus::milvus_service_server::MilvusService;
-use crate::service::data::testkit::{longs, vectors};
 use crate::service::protection_tests::{Fixture, fixture, request, rest, search_ids};
 
 /// Collection `docs` with rows `0..10` in `_default` and `100..110` in partition `p1`.
 async fn docs_with_partition() -> Fixture {
     let f = fixture(Duration::from_secs(3600));
     f.docs(10).await;
-    f.api.db.collection("default", "docs").unwrap().create_partition("p1").unwrap();
-    let ids: Vec<i64> = (100..110).collect();
-    let insert = pb::InsertRequest {
-        collection_name: "docs".into(),
-        partition_name: "p1".into(),
-        fields_data: vec![
-            longs("id", ids.clone()),
-            vectors("vector", 2, ids.iter().flat_map(|&i| [i as f32, 1.0]).collect()),
-        ],
-        num_rows: 10,
-        ..Default::default()
-    };
-    let result = MilvusService::insert(&f.api, request(insert, "root", false)).await;
-    assert_eq!(result.unwrap().into_inner().status.unwrap().code, 0);
+    f.fill_partition("p1", 100..110).await;
     f
 }
 

@@ -6,7 +6,7 @@ use quiver_security::Privilege;
 
 use crate::proto::common::{KeyValuePair, Status};
 use crate::proto::milvus as pb;
-use crate::service::{Ctx, MilvusApi};
+use crate::service::{Ctx, MilvusApi, mass_deletion};
 use crate::status::{Failure, code, ok_status};
 
 pub(crate) fn create_partition(
@@ -25,7 +25,9 @@ pub(crate) fn drop_partition(
     req: pb::DropPartitionRequest,
 ) -> Result<Status, Failure> {
     let name = api.authorize_collection(ctx, Privilege::DropPartition, &req.collection_name)?;
-    api.db.collection(&ctx.db, &name)?.drop_partition(&req.partition_name)?;
+    let collection = api.db.collection(&ctx.db, &name)?;
+    mass_deletion::check_drop_partition(api, ctx, &collection, &req.partition_name)?;
+    collection.drop_partition(&req.partition_name)?;
     Ok(ok_status())
 }
 

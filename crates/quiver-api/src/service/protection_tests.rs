@@ -109,6 +109,24 @@ impl Fixture {
         assert_eq!(result.unwrap().into_inner().status.unwrap().code, 0);
     }
 
+    /// New partition `name` of `docs` with the rows `ids`.
+    pub(super) async fn fill_partition(&self, name: &str, ids: std::ops::Range<i64>) {
+        self.api.db.collection("default", "docs").unwrap().create_partition(name).unwrap();
+        let ids: Vec<i64> = ids.collect();
+        let insert = pb::InsertRequest {
+            collection_name: "docs".into(),
+            partition_name: name.into(),
+            fields_data: vec![
+                longs("id", ids.clone()),
+                vectors("vector", 2, ids.iter().flat_map(|&i| [i as f32, 1.0]).collect()),
+            ],
+            num_rows: ids.len() as u32,
+            ..Default::default()
+        };
+        let result = MilvusService::insert(&self.api, request(insert, "root", false)).await;
+        assert_eq!(result.unwrap().into_inner().status.unwrap().code, 0);
+    }
+
     fn count(&self, name: &str) -> u64 {
         self.api.db.collection("default", name).unwrap().count()
     }
@@ -198,6 +216,62 @@ async fn a_forced_mass_delete_needs_the_force_delete_privilege_and_is_audited() 
     assert_eq!(admin.len(), 1, "{admin:?}");
     assert_eq!((admin[0].0, admin[0].2), (AdminAction::MassDeletion, Outcome::Ok));
     assert!(admin[0].1.contains("rows=200 of 200") && admin[0].1.contains("id >= 0"), "{admin:?}");
+}
+
+#[tokio::test]
+async fn with_the_recycle_bin_off_a_large_collection_drop_needs_force() {
+    let f = fixture(Duration::ZERO);
+    f.docs(30).await;
+    let drop =
+        || pb::DropCollectionRequest { collection_name: "docs".into(), ..Default::default() };
+    let refused = MilvusService::drop_collection(&f.api, request(drop(), "root", false)).await;
+    let refused = refused.unwrap().into_inner();
+    assert_eq!(refused.code, 1100, "{refused:?}");
+    assert!(refused.reason.contains("30 of 30"), "{}", refused.reason);
+    assert_eq!(f.count("docs"), 30);
+    let forced = MilvusService::drop_collection(&f.api, request(drop(), "root", true)).await;
+    assert_eq!(forced.unwrap().into_inner().code, 0);
+    assert!(f.api.db.collection("default", "docs").is_err());
+    assert!(f.api.db.list_trash().is_empty(), "retention zero keeps nothing");
+    // A drop the guard allows (5 rows, under its floor of 10) needs no flag.
+    f.docs(5).await;
+    let small = MilvusService::drop_collection(&f.api, request(drop(), "root", false)).await;
+    assert_eq!(small.unwrap().into_inner().code, 0);
+    let admin = f.admin_actions();
+    assert_eq!(admin.len(), 1, "{admin:?}");
+    assert_eq!((admin[0].0, admin[0].2), (AdminAction::MassDeletion, Outcome::Ok));
+    assert!(admin[0].1.contains("rows=30 of 30 drop collection"), "{admin:?}");
+}
+
+#[tokio::test]
+async fn with_the_recycle_bin_off_a_large_partition_drop_needs_force_and_the_privilege() {
+    let f = fixture(Duration::ZERO);
+    f.docs(30).await;
+    f.fill_partition("p1", 100..125).await;
+    // 25 of 55 rows (45%) is over the fixture's 40%.
+    let drop = pb::DropPartitionRequest {
+        collection_name: "docs".into(),
+        partition_name: "p1".into(),
+        ..Default::default()
+    };
+    let denied = MilvusService::drop_partition(&f.api, request(drop, "alice", true)).await;
+    let denied = denied.unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    assert!(denied.message().contains("ForceDelete"), "{}", denied.message());
+    let mut router = crate::rest::router(&f.api);
+    let path = "/v2/vectordb/partitions/drop";
+    let body = r#"{"collectionName": "docs", "partitionName": "p1"}"#;
+    let refused = rest(&mut router, path, body).await;
+    assert_eq!(refused["code"], 1100, "{refused}");
+    assert_eq!(f.count("docs"), 55);
+    let forced = r#"{"collectionName": "docs", "partitionName": "p1", "force": true}"#;
+    let dropped = rest(&mut router, path, forced).await;
+    assert_eq!(dropped["code"], 0, "{dropped}");
+    assert_eq!(f.count("docs"), 30);
+    let massive: Vec<_> =
+        f.admin_actions().into_iter().filter(|(a, _, _)| *a == AdminAction::MassDeletion).collect();
+    assert_eq!(massive.len(), 1, "{massive:?}");
+    assert!(massive[0].1.contains("rows=25 of 55 drop partition \"p1\""), "{massive:?}");
 }
 
 fn delete_all() -> pb::DeleteRequest {
