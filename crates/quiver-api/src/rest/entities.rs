@@ -315,7 +315,7 @@ fn upsert(api: &MilvusApi, ctx: &Ctx, req: WriteBody) -> Result<Reply, Failure> 
 fn delete(api: &MilvusApi, ctx: &Ctx, req: DeleteBody) -> Result<Reply, Failure> {
     let collection_name = required(&req.collection_name, "collectionName")?.to_owned();
     let expr = required(&req.filter, "filter")?.to_owned();
-    data::delete(
+    let result = data::delete(
         api,
         &ctx.clone().forced(req.force),
         pb::DeleteRequest {
@@ -326,7 +326,9 @@ fn delete(api: &MilvusApi, ctx: &Ctx, req: DeleteBody) -> Result<Reply, Failure>
             ..Default::default()
         },
     )?;
-    Ok(Reply::empty())
+    // Milvus answers `{}`; the count (as pymilvus's `delete_count`) is Quiver's addition, and
+    // what the audit record of the request says.
+    Ok(Reply::data(json!({ "deleteCount": result.delete_cnt })))
 }
 
 // ------------------------------------------------------------------------------------------

@@ -461,7 +461,7 @@ async fn a_request_without_a_readable_credential_is_recorded() {
 }
 
 #[tokio::test]
-async fn a_rest_insert_is_recorded_like_the_grpc_one() {
+async fn a_rest_insert_and_delete_are_recorded_like_the_grpc_ones() {
     let f = fixture();
     create_docs(&f).await;
     let mut stack = stack(&f.api);
@@ -483,6 +483,26 @@ async fn a_rest_insert_is_recorded_like_the_grpc_one() {
     assert_eq!((*action, collection.as_str(), *rows), (WriteAction::Insert, "docs", 2));
     assert_eq!(*outcome, Outcome::Ok);
     assert!(matches!(events[1], Event::Auth { outcome: AuthOutcome::Ok, .. }), "{events:?}");
+
+    // A delete records the rows it removed (one of the two) and its filter.
+    let body = r#"{"collectionName":"docs","filter":"id in [2, 3]"}"#;
+    let (status, _, reply) =
+        send(&mut stack, rest_post("entities/delete", &format!("root:{ROOT_PASSWORD}"), body))
+            .await;
+    assert_eq!(status, http::StatusCode::OK, "{}", String::from_utf8_lossy(&reply));
+    let answer: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(answer["data"]["deleteCount"], 1, "{answer}");
+    let events = f.events();
+    let deletes: Vec<_> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Write { action: WriteAction::Delete, rows, filter, outcome, .. } => {
+                Some((*rows, filter.as_ref().map(|f| f.text().to_owned()), *outcome))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deletes, [(1, Some("id in [2, 3]".to_owned()), Outcome::Ok)], "{events:?}");
 }
 
 fn rest_post(path: &str, auth: &str, body: &str) -> http::Request<axum::body::Body> {
