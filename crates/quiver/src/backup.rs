@@ -34,6 +34,9 @@ pub(crate) enum BackupCommand {
         /// The master key [default: DIR.master-key]; QUIVER_MASTER_KEY may hold it instead.
         #[arg(long)]
         master_key_file: Option<PathBuf>,
+        /// DIR's audit key, to record the backup in DIR's audit log [default: DIR.audit-key].
+        #[arg(long)]
+        audit_key_file: Option<PathBuf>,
     },
     /// Check a backup: its signature, then every file's size and hash, and that it holds
     /// nothing else (no extra files, links or special files). Exits 0 when it holds.
@@ -61,7 +64,7 @@ pub(crate) enum BackupCommand {
 /// Runs a backup command; an error is the reason for a non-zero exit.
 pub(crate) fn run(command: BackupCommand) -> anyhow::Result<()> {
     match command {
-        BackupCommand::Create { data_dir, to, master_key_file } => {
+        BackupCommand::Create { data_dir, to, master_key_file, audit_key_file } => {
             let file = master_key_file.unwrap_or_else(|| keys::default_master_key_path(&data_dir));
             let master = load_master_key(&file)?;
             let to = Location::parse(&to)?;
@@ -72,7 +75,9 @@ pub(crate) fn run(command: BackupCommand) -> anyhow::Result<()> {
             let result = quiver_backup::create_at(&data_dir, &to, &master, &mut progress);
             progress.finish();
             let outcome = if result.is_ok() { Outcome::Ok } else { Outcome::Failed };
-            audit_backup(&data_dir, &to, outcome);
+            let audit_key =
+                audit_key_file.unwrap_or_else(|| crate::audit::default_key_path(&data_dir));
+            audit_backup(&data_dir, &audit_key, &to, outcome);
             let manifest = result.with_context(|| format!("no backup written to {to}"))?;
             println!(
                 "backup of {} written to {}: {} files, {} bytes, master key {}",
@@ -172,8 +177,7 @@ fn local_user() -> UserName {
 }
 
 /// Records the backup in DIR's audit log when the log can be opened; says why not otherwise.
-fn audit_backup(data_dir: &Path, to: &Location, outcome: Outcome) {
-    let key_path = crate::audit::default_key_path(data_dir);
+fn audit_backup(data_dir: &Path, key_path: &Path, to: &Location, outcome: Outcome) {
     if !key_path.exists() {
         #[allow(clippy::print_stderr, reason = "a note to the operator")]
         {
@@ -193,7 +197,7 @@ fn audit_backup(data_dir: &Path, to: &Location, outcome: Outcome) {
         detail: Text::new(&to.to_string()),
         outcome,
     };
-    let written = AuditKey::from_file(&key_path)
+    let written = AuditKey::from_file(key_path)
         .map_err(anyhow::Error::from)
         .and_then(|key| Ok(AuditLog::open(data_dir, key, AuditOptions::default())?))
         .and_then(|log| {

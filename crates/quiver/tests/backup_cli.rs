@@ -111,3 +111,28 @@ fn backup_commands_exit_non_zero_with_the_reason() {
         stderr(&again)
     );
 }
+
+#[test]
+fn a_backup_is_audited_under_the_audit_key_file_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    drop(data_dir(dir));
+    fs::create_dir(dir.join("keys")).unwrap();
+    fs::rename(dir.join("data.audit-key"), dir.join("keys/audit.key")).unwrap();
+
+    // Without the key at its default place, the backup is made and says it is unrecorded.
+    let unrecorded = quiver(&["backup", "create", "--data-dir", "data", "--to", "b1"], dir);
+    assert!(unrecorded.status.success(), "{}", stderr(&unrecorded));
+    assert!(stderr(&unrecorded).contains("not recorded"), "{}", stderr(&unrecorded));
+    let args = ["backup", "create", "--data-dir", "data", "--to", "b2"];
+    let recorded = quiver(&[&args[..], &["--audit-key-file", "keys/audit.key"]].concat(), dir);
+    assert!(recorded.status.success(), "{}", stderr(&recorded));
+    assert!(!stderr(&recorded).contains("not recorded"), "{}", stderr(&recorded));
+
+    let show = ["audit", "show", "--data-dir", "data", "--kind", "admin"];
+    let shown = quiver(&[&show[..], &["--audit-key-file", "keys/audit.key"]].concat(), dir);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let admin = stdout(&shown);
+    assert_eq!(admin.matches("\"action\":\"backup\"").count(), 1, "{admin}");
+    assert!(admin.contains("b2") && !admin.contains("b1"), "{admin}");
+}
