@@ -57,13 +57,19 @@ pub(crate) fn verify_source(
     master: &MasterKey,
     progress: &mut dyn Progress,
 ) -> Result<Manifest> {
-    let manifest = read_signed_manifest(source, master)?;
-    source.check_listing(&manifest)?;
+    let manifest = signed_and_listed(source, master)?;
     progress.start("verify", manifest.total_bytes);
     for entry in &manifest.files {
         let (size, hash) = source.copy_file(entry, None, progress)?;
         check_entry(entry, size, &hash, &format!("{DATA_DIR}/{}", entry.path))?;
     }
+    Ok(manifest)
+}
+
+/// Steps 1 to 4 of [`verify`]: everything but the contents of the files.
+pub(crate) fn signed_and_listed(source: &mut dyn Source, master: &MasterKey) -> Result<Manifest> {
+    let manifest = read_signed_manifest(source, master)?;
+    source.check_listing(&manifest)?;
     Ok(manifest)
 }
 

@@ -6,6 +6,23 @@ use quiver_storage::MasterKey;
 
 use crate::support::{self, all_rows, batch, search};
 
+/// The phases and bytes a [`quiver_backup::Progress`] was told of.
+#[derive(Default)]
+struct Recorded {
+    phases: Vec<(&'static str, u64)>,
+    bytes: u64,
+}
+
+impl quiver_backup::Progress for Recorded {
+    fn start(&mut self, phase: &'static str, total: u64) {
+        self.phases.push((phase, total));
+    }
+
+    fn advance(&mut self, bytes: u64) {
+        self.bytes += bytes;
+    }
+}
+
 #[test]
 fn a_restored_backup_has_identical_search_and_query_results() {
     let tmp = tempfile::tempdir().unwrap();
@@ -40,8 +57,13 @@ fn a_restored_backup_has_identical_search_and_query_results() {
     }
     assert_eq!(verify(&backup, &master, &mut ()).unwrap(), made);
 
+    // The restore reads every byte once: one phase, as many bytes as the backup holds.
     let restored = tmp.path().join("restored");
-    restore(&backup, &restored, &master, &mut ()).unwrap();
+    let mut progress = Recorded::default();
+    restore(&backup, &restored, &master, &mut progress).unwrap();
+    assert_eq!(progress.phases, [("restore", made.total_bytes)]);
+    assert_eq!(progress.bytes, made.total_bytes);
+    assert!(!restored.join(".restore-staging").exists());
     drop(collection);
     drop(db);
     let (_db, collection) = support::open(&restored, &master);

@@ -29,7 +29,7 @@ fn file_ending(backup: &Path, master: &MasterKey, suffix: &str) -> String {
     manifest.files.iter().find(|f| f.path.ends_with(suffix)).unwrap().path.clone()
 }
 
-/// Verify fails with an error naming `path`, and restore refuses without writing.
+/// Verify fails with an error naming `path`, and restore refuses and leaves no target.
 fn assert_detected(backup: &Path, master: &MasterKey, path: &str) -> BackupError {
     let err = verify(backup, master, &mut ()).unwrap_err();
     assert!(err.to_string().contains(path), "{path} not named in: {err}");
