@@ -52,7 +52,7 @@ pub(crate) fn open_plain(path: &Path, shown: &str) -> Result<File> {
     if !meta.is_file() {
         return Err(BackupError::SpecialFile { path: shown.to_owned(), what: "directory" });
     }
-    let file = File::open(path).map_err(|e| BackupError::io("open", shown, e))?;
+    let file = open_no_follow(path).map_err(|e| BackupError::io("open", shown, e))?;
     let opened = file.metadata().map_err(|e| BackupError::io("stat", shown, e))?;
     if opened.dev() != meta.dev() || opened.ino() != meta.ino() || !opened.is_file() {
         return Err(BackupError::SpecialFile {
@@ -61,6 +61,14 @@ pub(crate) fn open_plain(path: &Path, shown: &str) -> Result<File> {
         });
     }
     Ok(file)
+}
+
+/// Opens `path` for reading without following a symbolic link in its last component and
+/// without blocking: a fifo swapped in after the check opens at once (and is then refused as
+/// not the file checked) instead of waiting for a writer. `O_NONBLOCK` changes nothing for
+/// reads of a regular file.
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
 }
 
 /// Creates `path`, which must not exist (mode 0600).
@@ -184,5 +192,38 @@ pub(crate) fn clean_up(path: &Path, created: bool) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_open_after_the_check_neither_follows_a_link_nor_waits_on_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("swapped-in");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        // What the open meets when a fifo replaced the file between lstat and open: a plain
+        // open would wait for a writer for ever.
+        let (sender, receiver) = mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let kind = open_no_follow(&path).and_then(|f| f.metadata()).map(|m| m.file_type());
+            let _ = sender.send(kind.is_ok_and(|k| k.is_fifo()));
+        });
+        let opened = receiver.recv_timeout(Duration::from_secs(10)).expect("the open blocked");
+        assert!(opened, "the fifo was not opened as itself");
+
+        let target = dir.path().join("target");
+        fs::write(&target, b"x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(open_no_follow(&link).is_err(), "a symbolic link was followed");
+        assert!(open_no_follow(&target).is_ok());
     }
 }
