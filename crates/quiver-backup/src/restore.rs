@@ -12,8 +12,8 @@ use crate::location::Location;
 use crate::manifest::{DATA_DIR, Manifest};
 use crate::path;
 use crate::progress::Progress;
-use crate::source::{LocalSource, Source};
-use crate::verify::{check_entry, open_source, signed_and_listed};
+use crate::source::{LocalSource, Source, open_source};
+use crate::verify::{check_entry, signed_and_listed};
 
 /// Restores the backup at `path` into `new_dir` (which must not exist or be an empty
 /// directory) and opens the result with `master` to prove it is a working data directory.

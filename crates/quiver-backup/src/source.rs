@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{BackupError, Result};
 use crate::fsio;
+use crate::location::Location;
 use crate::manifest::{DATA_DIR, FileEntry, MANIFEST_FILE, MAX_ENTRIES, Manifest, SIGNATURE_FILE};
+use crate::object::source::ObjectSource;
 use crate::progress::Progress;
 
 /// The operations `verify` and `restore` read a backup through.
@@ -32,6 +34,14 @@ pub(crate) trait Source {
         to: Option<(&mut dyn Write, &str)>,
         progress: &mut dyn Progress,
     ) -> Result<(u64, blake3::Hash)>;
+}
+
+/// The [`Source`] of the backup at `location`.
+pub(crate) fn open_source(location: &Location) -> Result<Box<dyn Source>> {
+    Ok(match location {
+        Location::Local(path) => Box::new(LocalSource::open(path)?),
+        Location::S3(s3) => Box::new(ObjectSource::open(s3)?),
+    })
 }
 
 /// Maps a missing root file to [`BackupError::Incomplete`].

@@ -10,10 +10,9 @@ use crate::location::Location;
 use crate::manifest::{
     self, DATA_DIR, FileEntry, MANIFEST_FILE, MAX_MANIFEST_BYTES, Manifest, SIGNATURE_FILE,
 };
-use crate::object::source::ObjectSource;
 use crate::path;
 use crate::progress::Progress;
-use crate::source::{LocalSource, Source};
+use crate::source::{LocalSource, Source, open_source};
 
 /// Longest `manifest.sig` read, in bytes.
 const MAX_SIGNATURE_BYTES: u64 = 256;
@@ -41,14 +40,6 @@ pub fn verify_at(
     progress: &mut dyn Progress,
 ) -> Result<Manifest> {
     verify_source(open_source(location)?.as_mut(), master, progress)
-}
-
-/// The [`Source`] of the backup at `location`.
-pub(crate) fn open_source(location: &Location) -> Result<Box<dyn Source>> {
-    Ok(match location {
-        Location::Local(path) => Box::new(LocalSource::open(path)?),
-        Location::S3(s3) => Box::new(ObjectSource::open(s3)?),
-    })
 }
 
 /// The steps of [`verify`], on any source.

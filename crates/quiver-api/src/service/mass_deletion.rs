@@ -38,7 +38,7 @@ pub(crate) fn check_delete(
     }
     let removing = collection.count_matching(filter, partitions)?;
     let Some(mass) = guard.assess(removing, total) else { return Ok(()) };
-    allow_if_forced(api, ctx, collection.name(), &mass, &format!("filter={filter_text:?}"))
+    allow_mass_if_forced(api, ctx, collection.name(), &mass, &format!("filter={filter_text:?}"))
 }
 
 /// With the recycle bin off, refuses dropping collection `name` when its rows are a mass
@@ -53,7 +53,7 @@ pub(crate) fn check_drop_collection(api: &MilvusApi, ctx: &Ctx, name: &str) -> R
         Ok(collection) => {
             let rows = collection.count();
             match api.deletion_guard.assess(rows, rows) {
-                Some(mass) => allow_if_forced(api, ctx, name, &mass, what),
+                Some(mass) => allow_mass_if_forced(api, ctx, name, &mass, what),
                 None => Ok(()),
             }
         }
@@ -63,7 +63,7 @@ pub(crate) fn check_drop_collection(api: &MilvusApi, ctx: &Ctx, name: &str) -> R
                 "{err}: its rows cannot be counted, and with the recycle bin off a drop is \
                  final; repeat it with the force flag as a user holding ForceDelete"
             );
-            allow_if_forced(api, ctx, name, &refusal, &format!("{what}, rows unknown"))
+            allow_if_forced(api, ctx, name, refusal, &format!("rows unknown {what}"))
         }
     }
 }
@@ -84,45 +84,37 @@ pub(crate) fn check_drop_partition(
         return Ok(());
     };
     let what = format!("drop partition {partition:?} (recycle bin off)");
-    allow_if_forced(api, ctx, collection.name(), &mass, &what)
+    allow_mass_if_forced(api, ctx, collection.name(), &mass, &what)
+}
+
+/// [`allow_if_forced`] for a deletion whose rows are known: the guard's refusal, and the rows
+/// in the audit record.
+fn allow_mass_if_forced(
+    api: &MilvusApi,
+    ctx: &Ctx,
+    collection: &str,
+    mass: &MassDeletion,
+    what: &str,
+) -> Result<(), Failure> {
+    let what = format!("rows={} of {} {what}", mass.removing, mass.total);
+    allow_if_forced(api, ctx, collection, mass.to_string(), &what)
 }
 
 /// Refuses the deletion (with `refusal` as the message) unless the request is forced by a
-/// holder of `ForceDelete` on `collection`; records a forced one (`what` it is, and the rows
-/// when known) before it runs.
+/// holder of `ForceDelete` on `collection`; records a forced one (`what` it is) before it runs.
 fn allow_if_forced(
     api: &MilvusApi,
     ctx: &Ctx,
     collection: &str,
-    refusal: &dyn Refusal,
+    refusal: String,
     what: &str,
 ) -> Result<(), Failure> {
     if !ctx.force {
-        return Err(Failure::new(code::INVALID_PARAMETER, refusal.to_string()));
+        return Err(Failure::new(code::INVALID_PARAMETER, refusal));
     }
     api.authorize_collection(ctx, Privilege::ForceDelete, collection)?;
-    let rows =
-        refusal.rows().map_or_else(String::new, |(n, total)| format!(" rows={n} of {total}"));
-    let detail =
-        format!("forced mass deletion: db={:?} collection={collection:?}{rows} {what}", ctx.db);
+    let detail = format!("forced mass deletion: db={:?} collection={collection:?} {what}", ctx.db);
     tracing::warn!(user = %ctx.user, %detail, "mass deletion forced");
     api.audit
         .record(AuditClass::Change, Some(audit::admin(ctx, AdminAction::MassDeletion, &detail)))
-}
-
-/// Why a deletion needs the force flag: the message for the client, and the rows when known.
-trait Refusal: std::fmt::Display {
-    fn rows(&self) -> Option<(u64, u64)>;
-}
-
-impl Refusal for MassDeletion {
-    fn rows(&self) -> Option<(u64, u64)> {
-        Some((self.removing, self.total))
-    }
-}
-
-impl Refusal for String {
-    fn rows(&self) -> Option<(u64, u64)> {
-        None
-    }
 }
